@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/rollout — a rolling update of 3 workers under constant load
+# (max_unavailable=1): lost (must be 0), duplicates, p99 during the rollout
+# over p99 before it (same load, same run), the largest consumer lag seen,
+# and the rollout's total time over 3 × one worker's swap time.
+#   bench/rollout/run.sh [BUILD_DIR]     (needs ops/devstack up)
+# ROLLOUT_RATE requests/s (default 300), ROLLOUT_SWAP_MODE (default inplace).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=$(cd "${1:-$repo/build}" && pwd)
+cd "$repo"
+eval "$(ops/devstack env)"
+rate=${ROLLOUT_RATE:-300}
+mode=${ROLLOUT_SWAP_MODE:-inplace}
+sfx=$$-$(date +%s)
+tmp=$(mktemp -d /tmp/kfleet-bench-rollout-XXXXXX)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+topic() { # name partitions [config...]
+    local name=$1 parts=$2
+    shift 2
+    local cfg=()
+    for c in "$@"; do cfg+=(--config "$c"); done
+    java -Xmx128m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
+        -cp "$KFLEET_KAFKA_CLASSPATH" org.apache.kafka.tools.TopicCommand \
+        --bootstrap-server "$KFLEET_BROKERS" --create --if-not-exists --topic "$name" \
+        --partitions "$parts" --replication-factor 1 "${cfg[@]}" >/dev/null
+}
+topic "ro.req.$sfx" 6
+topic "ro.resp.$sfx" 6
+topic "ro.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+pub() { "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "ro.ctl.$sfx"; }
+pub keygen -o "$tmp/k" >/dev/null
+for v in 1 2; do
+    "$build/ops/kfleet-make-model" -o "$tmp/v$v.safetensors" --input 64 --layers 1024,1024,10 \
+        --softmax --seed "$v$$" 2>/dev/null
+done
+pub push --model "ro-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key" 2>/dev/null
+for i in 0 1 2; do
+    port=$((19050 + i))
+    "$build/worker/kfleet-worker" -i "ro-w$i" -X topic.requests="ro.req.$sfx" \
+        -X topic.responses="ro.resp.$sfx" -X topic.control="ro.ctl.$sfx" -X group.id="ro-$sfx" \
+        -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache$i" -X http.port=$port \
+        -X swap_mode="$mode" -X log_level=warn 2>"$tmp/w$i.log" &
+    pids+=($!)
+done
+for i in 0 1 2; do
+    for _ in $(seq 1 90); do curl -sf "http://127.0.0.1:$((19050 + i))/readyz" >/dev/null && break; sleep 1; done
+done
+sleep 5 # let the group settle: the measurement is of the rollout, not of the joins
+
+client() { # seconds id
+    "$build/ops/kfleet-client" --model "ro-$sfx" --cols 64 --count $(($1 * rate)) --rate "$rate" \
+        --requests "ro.req.$sfx" --responses "ro.resp.$sfx" --id-prefix "$2" --timeout 60 -q
+}
+lag_max=0
+watch_lag() {
+    while :; do
+        l=$(curl -sf http://127.0.0.1:19050/metrics | awk '/^kfleet_consumer_lag\{/ { s += $2 } END { print s + 0 }')
+        [[ ${l:-0} -gt $lag_max ]] && lag_max=$l && echo "$lag_max" >"$tmp/lag"
+        sleep 0.5
+    done
+}
+client 5 warmup >/dev/null # the first requests pay for connections and the group's joins
+before=$(client 15 before)
+watch_lag &
+pids+=($!)
+client 20 during >"$tmp/during" &
+cpid=$!
+sleep 4
+pub push --model "ro-$sfx" --version v2 --weights "$tmp/v2.safetensors" --key "$tmp/k.key" \
+    --strategy rolling --max-unavailable 1 2>/dev/null
+wait $cpid || true
+during=$(cat "$tmp/during")
+sleep 6 # one more lag refresh after the load
+lag_max=$(cat "$tmp/lag" 2>/dev/null || echo 0)
+
+# the rollout, from the control log: publish -> last rollout.done, and each swap's stages
+"$build/ops/kfleetctl" --control-topic "ro.ctl.$sfx" audit --json >"$tmp/audit.json"
+awk -v mode="$mode" '
+    function ms(t,   a, b) { split(substr(t, 12, 12), a, ":"); return (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }
+    /"type":"model.published"/ && /v2 published/ { match($0, /"time":"[^"]*"/); t0 = ms(substr($0, RSTART + 8, 24)) }
+    /"type":"rollout.done"/ && / v2 \(/ {
+        match($0, /"time":"[^"]*"/); t1 = ms(substr($0, RSTART + 8, 24)); n++
+        match($0, /fetch [0-9.]+ ms, load [0-9.]+ ms, flip [0-9.]+ ms, unowned [0-9.]+ ms/)
+        split(substr($0, RSTART, RLENGTH), f, " "); swap += f[2] + f[5] + f[8] + f[11]
+    }
+    END { printf "%d %.1f %.1f\n", n, t1 - t0, n ? swap / n : 0 }' "$tmp/audit.json" >"$tmp/roll"
+read -r swaps total one <"$tmp/roll"
+
+num() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1" | tr -d ','; }
+p99() { awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' <<<"$1"; }
+echo "before: $before"
+echo "during: $during"
+echo
+echo "| rolling update, 3 workers, max_unavailable=1, $mode, $rate req/s | value |"
+echo "|---|---|"
+echo "| requests during the rollout | $(num "$during" sent) |"
+echo "| lost (must be 0) | $(num "$during" missing) |"
+echo "| duplicates | $(num "$during" duplicates) |"
+echo "| p99 before / during (ms) | $(p99 "$before") / $(p99 "$during") |"
+echo "| p99 during / before | $(awk -v a="$(p99 "$during")" -v b="$(p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
+echo "| largest consumer lag seen (requests, summed over partitions) | $lag_max |"
+echo "| workers swapped | $swaps |"
+echo "| rollout time, publish -> last done (ms) | $total |"
+echo "| one worker's swap (fetch + load + flip + unowned, mean ms) | $one |"
+echo "| rollout time / (3 x one swap) | $(awk -v t="$total" -v o="$one" 'BEGIN { printf "%.1f", (o > 0 ? t / (3 * o) : 0) }') |"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/serve — requests/s and p50/p99 end to end through one kfleet-worker
+# (tiny model, reference backend), as a ratio to a raw consume-and-produce
+# echo through the same broker (the Kafka floor), both measured in this run.
+#   bench/serve/run.sh [BUILD_DIR]      (needs: ops/devstack up)
+# SERVE_REQUESTS (default 20000) requests each; prints a Markdown table.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=$(cd "${1:-$repo/build}" && pwd)
+cd "$repo"
+eval "$(ops/devstack env)"
+n=${SERVE_REQUESTS:-20000}
+sfx=$$-$(date +%s)
+tmp=$(mktemp -d /tmp/kfleet-bench-serve-XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+topic() { # name partitions [config...]
+    local name=$1 parts=$2
+    shift 2
+    local cfg=()
+    for c in "$@"; do cfg+=(--config "$c"); done
+    java -Xmx128m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
+        -cp "$KFLEET_KAFKA_CLASSPATH" org.apache.kafka.tools.TopicCommand \
+        --bootstrap-server "$KFLEET_BROKERS" --create --if-not-exists --topic "$name" \
+        --partitions "$parts" --replication-factor 1 "${cfg[@]}" >/dev/null
+}
+for t in req resp ereq eresp; do topic "bench.$t.$sfx" 8; done
+topic "bench.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+
+"$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
+"$build/ops/kfleet-make-model" -o "$tmp/m.safetensors" --input 64 --layers 64,10 --softmax 2>/dev/null
+"$build/publisher/publish-model" push -b "$KFLEET_BROKERS" --control-topic "bench.ctl.$sfx" \
+    --model bench --version "v$sfx" --weights "$tmp/m.safetensors" --key "$tmp/k.key" 2>/dev/null
+
+port=$((19060 + $$ % 10))
+"$build/worker/kfleet-worker" -b "$KFLEET_BROKERS" -i bench-worker --backend=ref \
+    -X topic.requests="bench.req.$sfx" -X topic.responses="bench.resp.$sfx" \
+    -X topic.control="bench.ctl.$sfx" -X group.id="bench-$sfx" -X trusted_keys="$tmp/k.pub" \
+    -X cache.dir="$tmp/cache" -X http.port=$port -X log_level=warn 2>"$tmp/worker.log" &
+worker=$!
+for _ in $(seq 1 90); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1; done
+
+client() { # requests-topic responses-topic count
+    "$build/ops/kfleet-client" -b "$KFLEET_BROKERS" --model bench --cols 64 --count "$3" \
+        --requests "$1" --responses "$2" --timeout 120 -q
+}
+client "bench.req.$sfx" "bench.resp.$sfx" 1000 >/dev/null # warm-up
+w=$(client "bench.req.$sfx" "bench.resp.$sfx" "$n")
+kill -TERM $worker && wait $worker || true
+
+"$build/bench/serve/kafka-echo" "$KFLEET_BROKERS" "bench.ereq.$sfx" "bench.eresp.$sfx" \
+    "echo-$sfx" 600 2>/dev/null &
+echo_pid=$!
+sleep 3
+client "bench.ereq.$sfx" "bench.eresp.$sfx" 1000 >/dev/null # warm-up
+e=$(client "bench.ereq.$sfx" "bench.eresp.$sfx" "$n")
+kill -TERM $echo_pid && wait $echo_pid || true
+
+field() { # line n: 1 = req/s, 2 = p50, 3 = p99
+    awk -v n="$2" '{ for (i = 1; i <= NF; i++) { if ($i == "req/s,") r = $(i - 1); if ($i == "p50") a = $(i + 1); if ($i == "p99") b = $(i + 1) } }
+        END { print (n == 1 ? r : n == 2 ? a : b) }' <<<"$1"
+}
+wr=$(field "$w" 1) w50=$(field "$w" 2) w99=$(field "$w" 3)
+er=$(field "$e" 1) e50=$(field "$e" 2) e99=$(field "$e" 3)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+echo "worker: $w"
+echo "echo:   $e"
+echo
+echo "| $n requests, 1 row × 64 cols | req/s | p50 ms | p99 ms |"
+echo "|---|---|---|---|"
+echo "| kfleet-worker (ref backend, 64→64→10) | $wr | $w50 | $w99 |"
+echo "| raw consume-and-produce echo (floor) | $er | $e50 | $e99 |"
+echo "| ratio worker / echo | $(ratio "$wr" "$er") | $(ratio "$w50" "$e50") | $(ratio "$w99" "$e99") |"

@@ -1,0 +1,73 @@
+/**
+ * @file objstore.h
+ * @brief Where model versions live: `s3://BUCKET` (through s3io) or
+ *        `file:///DIR` (the same key layout as files under DIR, for machines
+ *        without S3 — the GPU box, a laptop demo). Publisher and worker both
+ *        go through this, so the layout (ARCHITECTURE §3) is written once.
+ *
+ * Keys are S3 keys ("blobs/sha256/<hex>", "models/<m>/<v>/manifest.json").
+ * Errors are s3io's (kf_err.h): -ENOENT missing, -EACCES credentials,
+ * -ECONNREFUSED / -ETIMEDOUT unreachable, -EIO other; file:// maps errno.
+ *
+ * @locality one objstore may be used from several threads at once (s3io
+ *           creates a request context per call; file:// is plain syscalls).
+ */
+#ifndef KF_OBJSTORE_H
+#define KF_OBJSTORE_H
+
+#include "common/kf_buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct s3io;
+
+/** @brief S3 settings, used when the URL is s3://. Borrowed for objstore_new only. */
+struct objstore_s3_opts {
+    const char *endpoint, *access_key, *secret_key, *region;
+    bool https;
+    int timeout_ms;   /**< per call; 0: 30000 */
+    int max_parallel; /**< parallel requests of one batch; 0: 8 */
+};
+
+typedef struct objstore objstore;
+
+/**
+ * @brief Open the store at @p url ("s3://bucket" or "file:///abs/dir"; a
+ *        file:// directory is created if missing).
+ * @returns NULL with the reason in errstr (bad URL, missing S3 settings).
+ */
+objstore *objstore_new(const char *url, const struct objstore_s3_opts *s3, char *errstr,
+                       size_t errstr_size);
+void objstore_free(objstore *os);
+/** @brief The URL it was opened with (borrowed). */
+const char *objstore_url(const objstore *os);
+/** @brief The s3io client behind an s3:// store (borrowed), NULL for file://. */
+struct s3io *objstore_s3(objstore *os);
+
+/** @brief Write an object (file://: to a temp file, then rename, so readers never see half). */
+int objstore_put(objstore *os, const char *key, const void *data, size_t len, char *errstr,
+                 size_t errstr_size);
+/** @returns 0 exists (size filled if non-NULL), -ENOENT, others */
+int objstore_head(objstore *os, const char *key, uint64_t *size, char *errstr, size_t errstr_size);
+/** @brief Append the whole object to @p out; -EFBIG past @p max_size (0: no limit). */
+int objstore_get(objstore *os, const char *key, kf_buf *out, size_t max_size, char *errstr,
+                 size_t errstr_size);
+/** @brief Exactly @p len bytes at @p offset into @p dst; -ERANGE if the object is shorter. */
+int objstore_get_range(objstore *os, const char *key, uint64_t offset, size_t len, void *dst,
+                       char *errstr, size_t errstr_size);
+/** @brief Remove an object; a missing one is success. */
+int objstore_delete(objstore *os, const char *key, char *errstr, size_t errstr_size);
+/** @brief Every key under @p prefix, in key order. @p cb returns 0 to go on. */
+int objstore_list(objstore *os, const char *prefix,
+                  int (*cb)(void *opaque, const char *key, uint64_t size), void *opaque,
+                  char *errstr, size_t errstr_size);
+
+/** @brief Requests issued so far (the publisher's tests count PUTs). */
+struct objstore_counts {
+    uint64_t puts, gets, heads;
+};
+void objstore_counts(objstore *os, struct objstore_counts *out);
+
+#endif

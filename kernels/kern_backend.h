@@ -1,0 +1,198 @@
+/**
+ * @file kern_backend.h
+ * @brief The inference backend: chosen once at start-up ("ref", "cuda" or
+ *        "auto"), it loads models into resident weights handles and runs
+ *        batches of f32 rows through them.
+ *
+ * Typical use (the worker):
+ *
+ *     struct kern_backend *be = kern_backend_new("auto", NULL, err, sizeof err);
+ *     struct kern_weights *w;
+ *     int rc = kern_weights_load(be, &model, max_rows, &w, err, sizeof err);
+ *     float *in, *out;                        // optional zero-copy staging
+ *     kern_weights_io(w, &in, &out);
+ *     ... fill rows of `in` ...
+ *     rc = kern_run(be, w, in, rows, out);    // enqueue
+ *     rc = kern_sync(be, w);                  // out[0 .. rows·out_width) is ready
+ *     kern_weights_free(be, w);
+ *     kern_backend_free(be);
+ *
+ * Errors are negative errno values: -EINVAL (bad argument; a caller bug),
+ * -ENOMEM (host or device memory exhausted; retrying after freeing something
+ * can succeed), -ENODEV (no usable device), -ENOTSUP (not built in / not
+ * supported by this device), -EBUSY (a batch is already in flight on this
+ * handle), -EIO (the device failed: the backend is unusable from then on; the
+ * worker drains and exits, see ARCHITECTURE §6). kern_last_error() gives the
+ * detail of the most recent failure on the calling thread, including the
+ * CUDA/cuBLAS statement, file and line.
+ *
+ * @locality Any thread. One weights handle is used by one thread at a time
+ *           (run then sync); different handles may run concurrently from
+ *           different threads. The reference backend serialises concurrent
+ *           runs on its thread pool.
+ */
+#ifndef KERN_BACKEND_H
+#define KERN_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kern_model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kern_backend;
+struct kern_weights;
+
+/** @brief Start-up settings. All-zero (or a NULL pointer) means the defaults. */
+struct kern_backend_config {
+    int device;       /**< cuda: device ordinal (default 0); ref: ignored */
+    unsigned threads; /**< ref: worker threads, 0 = one per online CPU (max 64) */
+    bool allow_tf32;  /**< cuda: f32 layers may multiply on TF32 tensor cores */
+    bool no_warmup;   /**< cuda: skip the forward pass load() makes to load kernels */
+};
+
+/** @brief What a backend can be asked whether it supports. */
+enum kern_cap {
+    KERN_CAP_F32 = 0,       /**< f32 weights */
+    KERN_CAP_F16,           /**< f16 weights */
+    KERN_CAP_BF16,          /**< bf16 weights */
+    KERN_CAP_TF32,          /**< allow_tf32 has an effect */
+    KERN_CAP_ASYNC,         /**< run() returns before the work is done; sync() waits */
+    KERN_CAP_DEVICE_MEMORY, /**< weights live in memory apart from the host's */
+};
+
+/**
+ * @brief Whether a backend is built in and usable on this machine (for cuda:
+ *        a device 0 that this build has code for).
+ * @param name  "ref", "cuda" or "auto"
+ * @returns 0 usable; -ENOTSUP not built in; -ENODEV no usable device (no GPU,
+ *          no driver); -EINVAL unknown name.
+ */
+int kern_backend_probe(const char *name);
+
+/**
+ * @brief Create a backend. Called once at start-up; creates the CUDA context
+ *        (cuda) or the thread pool (ref).
+ * @param name    "ref", "cuda", or "auto" (cuda when it probes usable, else ref)
+ * @param cfg     borrowed for the call; NULL for defaults
+ * @param errstr  receives the reason on failure (may be NULL)
+ * @returns new, free with kern_backend_free(); NULL on failure.
+ */
+struct kern_backend *kern_backend_new(const char *name, const struct kern_backend_config *cfg,
+                                      char *errstr, size_t errstr_size);
+
+/** @brief Destroy a backend; every weights handle must be freed first. NULL is a no-op. */
+void kern_backend_free(struct kern_backend *be);
+
+/** @brief "ref" or "cuda". Static storage. */
+const char *kern_backend_name(const struct kern_backend *be);
+
+/** @brief A line describing the device (e.g. "NVIDIA H100 80GB HBM3 (sm_90)"). Borrowed. */
+const char *kern_backend_device(const struct kern_backend *be);
+
+/** @brief Whether the backend supports `cap`. */
+bool kern_backend_supports(const struct kern_backend *be, enum kern_cap cap);
+
+/**
+ * @brief Whether every layer's weight dtype of `m` is supported.
+ * @returns 0, -ENOTSUP (errstr says which layer), or -EINVAL (the model does not validate).
+ */
+int kern_backend_supports_model(const struct kern_backend *be, const struct kern_model *m,
+                                char *errstr, size_t errstr_size);
+
+/**
+ * @brief Free and total memory of the backend's device (host RAM for ref).
+ * @returns 0, or -EIO (device failure).
+ */
+int kern_backend_mem_info(struct kern_backend *be, size_t *free_bytes, size_t *total_bytes);
+
+/**
+ * @brief Bytes that kern_weights_load() of this model and max_rows would take
+ *        on the backend's device (weights, activations, workspace), for the
+ *        worker's in-place/hand-off decision.
+ * @returns 0, or -EINVAL (NULL argument, bad model or max_rows).
+ */
+int kern_weights_size(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
+                      uint64_t *bytes);
+
+/**
+ * @brief Copy a model's weights into a resident handle and allocate every
+ *        buffer that running up to `max_rows` rows will ever need; no
+ *        allocation happens in kern_run() or kern_sync().
+ *
+ * Returns an error code rather than NULL so that the caller can tell -ENOMEM
+ * (try a hand-off swap) from a bad model.
+ *
+ * @param m         borrowed for the call only; the weights are copied
+ * @param max_rows  1 … KERN_MAX_ROWS
+ * @param wp        receives the new handle on success (free with kern_weights_free())
+ * @returns 0; -EINVAL bad model or max_rows; -ENOTSUP a dtype the device
+ *          cannot do; -ENOMEM out of memory; -EIO device failure.
+ */
+int kern_weights_load(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
+                      struct kern_weights **wp, char *errstr, size_t errstr_size);
+
+/** @brief Free a weights handle (waits for a batch in flight). NULL is a no-op. */
+void kern_weights_free(struct kern_backend *be, struct kern_weights *w);
+
+/** @brief Input width, output width and max_rows of a loaded handle. */
+uint32_t kern_weights_input_width(const struct kern_weights *w);
+uint32_t kern_weights_output_width(const struct kern_weights *w);
+uint32_t kern_weights_max_rows(const struct kern_weights *w);
+
+/**
+ * @brief The handle's own input and output staging buffers (pinned host
+ *        memory for cuda): max_rows·input_width and max_rows·output_width
+ *        floats. Passing them to kern_run() saves a host copy each way; the
+ *        input buffer must then be left alone until kern_sync() returns.
+ * @param in, out  receive borrowed pointers, valid until kern_weights_free()
+ * @returns 0, or -EINVAL for a NULL handle.
+ */
+int kern_weights_io(struct kern_weights *w, float **in, float **out);
+
+/**
+ * @brief Start a batch: `rows` input rows (row-major f32, input_width each)
+ *        through the network into `out` (output_width each).
+ *
+ * `in` may be reused as soon as kern_run() returns; `out` is complete only
+ * after kern_sync() returns 0. One batch at a time per handle.
+ *
+ * @param in    borrowed for the call; rows·input_width floats
+ * @param rows  0 … max_rows (0 does nothing)
+ * @param out   borrowed until kern_sync(); rows·output_width floats; must not
+ *              overlap `in`
+ * @returns 0; -EINVAL bad argument (rows > max_rows, NULL, a handle of another
+ *          backend); -EBUSY a batch is in flight; -EIO device failure.
+ */
+int kern_run(struct kern_backend *be, struct kern_weights *w, const float *in, uint32_t rows,
+             float *out);
+
+/**
+ * @brief Wait for the batch started by kern_run() and deliver its output.
+ * @returns 0 (also when nothing was in flight), or -EIO device failure.
+ */
+int kern_sync(struct kern_backend *be, struct kern_weights *w);
+
+/** @brief kern_run() then kern_sync(). Same errors. */
+int kern_forward(struct kern_backend *be, struct kern_weights *w, const float *in, uint32_t rows,
+                 float *out);
+
+/** @brief Whether an error from this module leaves the backend unusable (-EIO). */
+bool kern_err_is_fatal(int err);
+
+/**
+ * @brief Detail of the most recent failure on the calling thread (statement,
+ *        file, line, CUDA/cuBLAS error name), or "" if none. Thread-local
+ *        storage, valid until the thread's next failing kernels call.
+ */
+const char *kern_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,75 @@
+/**
+ * @file pub_chunk.h
+ * @brief The weights blob as content-addressed chunks (ARCHITECTURE §3):
+ *        cut and hashed in parallel, then uploaded to blobs/sha256/<hex> —
+ *        only the ones the store lacks (HEAD first), in parallel, with
+ *        retries and one deadline.
+ */
+#ifndef KF_PUB_CHUNK_H
+#define KF_PUB_CHUNK_H
+
+#include "common/objstore.h"
+#include "publisher/pub_progress.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Object key of a chunk: "blobs/sha256/" + 64 hex + NUL. */
+#define PUB_CHUNK_KEY_LEN (13 + 64 + 1)
+
+struct pub_chunk {
+    uint64_t offset; /**< in the blob */
+    uint64_t size;   /**< 1..chunk_size; only the last one may be shorter */
+    char sha256[65]; /**< lower-case hex */
+};
+
+/** @brief "blobs/sha256/<hex>" for a digest. */
+void pub_chunk_key(const char sha256[65], char key[PUB_CHUNK_KEY_LEN]);
+
+/** @brief Threads pub_chunk_hash uses for @p threads (0: one per online core, at most 64). */
+unsigned pub_chunk_threads(unsigned threads);
+
+/**
+ * @brief Cut @p blob into chunks of @p chunk_size bytes and hash them on
+ *        @p threads threads (0: one per core), each chunk streamed in 1 MiB
+ *        pieces so the progress bar moves.
+ * @param blob  borrowed for the call
+ * @param prog  optional; updated with bytes hashed
+ * @param out   new array of *n_out chunks, in blob order (free())
+ * @returns 0; -EINVAL empty blob or chunk_size 0; -ENOMEM; -EIO (OpenSSL)
+ */
+int pub_chunk_hash(const uint8_t *blob, uint64_t blob_size, uint64_t chunk_size, unsigned threads,
+                   struct pub_progress *prog, struct pub_chunk **out, size_t *n_out);
+
+struct pub_upload_opts {
+    unsigned parallel; /**< HEADs and PUTs in flight (>= 1) */
+    int deadline_ms;   /**< for all PUTs together; each retries with back-off until then */
+    /** Tests only (KFLEET_TEST_DIE_AFTER_CHUNKS): when more chunks are missing
+     *  than this, upload this many, then SIGKILL this process. -1: off. */
+    long die_after;
+    struct pub_progress *prog; /**< optional: bytes uploaded */
+};
+
+struct pub_upload_stats {
+    uint32_t chunks;          /**< in the manifest */
+    uint32_t chunks_uploaded; /**< PUT by this call */
+    uint32_t chunks_present;  /**< already in the store (or a duplicate of one uploaded here) */
+    uint64_t bytes_uploaded, bytes_present;
+};
+
+/**
+ * @brief Make every chunk present in @p os: HEAD each distinct digest (an
+ *        object of the right size is the same bytes: the key is their hash),
+ *        PUT the missing ones in parallel (one s3io batch on S3, so every
+ *        request retries on its own until @p o->deadline_ms).
+ * @param c, n   the chunks (borrowed); @p blob their bytes (borrowed)
+ * @param st     out: what was uploaded and what was present
+ * @returns 0; the store's errors (-ECONNREFUSED, -ETIMEDOUT, -EACCES, ...)
+ *          with errstr naming the chunk; -ENOMEM
+ */
+int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const uint8_t *blob,
+                     const struct pub_upload_opts *o, struct pub_upload_stats *st, char *errstr,
+                     size_t errstr_size);
+
+#endif

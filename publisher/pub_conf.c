@@ -1,0 +1,219 @@
+/* publish-model's property table and the invocation context. */
+#include "publisher/pub.h"
+
+#include "common/kf_err.h"
+#include "common/kf_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Names and defaults follow the worker's (worker/worker_conf.c) so one
+ * properties file or one devstack environment serves both. */
+const struct kf_prop pub_props[] = {
+    {"brokers", KF_PROP_STR, "127.0.0.1:19092", 0, 0, NULL, "Kafka bootstrap servers (-b)"},
+    {"topic.control", KF_PROP_STR, "kfleet.control", 0, 0, NULL,
+     "control topic, 1 partition (--control-topic)"},
+    {"control.timeout_ms", KF_PROP_INT, "30000", 100, 3600000, NULL,
+     "how long reading the control log or a delivery report may take"},
+    {"store.url", KF_PROP_STR, NULL, 0, 0, NULL,
+     "model store: s3://BUCKET or file:///DIR (--store; default s3://<s3.bucket>)"},
+    {"s3.bucket", KF_PROP_STR, "kfleet", 0, 0, NULL, "bucket when store.url is not given"},
+    {"s3.endpoint", KF_PROP_STR, "127.0.0.1:19000", 0, 0, NULL, "S3 host:port"},
+    {"s3.access_key", KF_PROP_STR, "kfleet", 0, 0, NULL, "S3 access key id"},
+    {"s3.secret_key", KF_PROP_STR, "kfleet-devstack-secret", 0, 0, NULL, "S3 secret key"},
+    {"s3.https", KF_PROP_BOOL, "false", 0, 0, NULL, "talk to S3 over https"},
+    {"s3.region", KF_PROP_STR, "us-east-1", 0, 0, NULL, "S3 region (SigV4 only)"},
+    {"s3.timeout_ms", KF_PROP_INT, "30000", 100, 3600000, NULL,
+     "deadline of one S3 call (HEAD, the manifest, the signature), retries included"},
+    {"chunk.size", KF_PROP_INT, "64M", 1024, 4294967296.0, NULL,
+     "bytes per chunk of the weights blob (--chunk-size)"},
+    {"upload.parallel", KF_PROP_INT, "8", 1, 64, NULL, "chunk PUTs (and HEADs) in flight"},
+    {"upload.deadline_ms", KF_PROP_INT, "1800000", 1000, 86400000, NULL,
+     "deadline for all chunk uploads together; each PUT retries with back-off until then"},
+    {"hash.threads", KF_PROP_INT, "0", 0, 64, NULL, "chunk hashing threads (0 = one per core)"},
+    {"golden.rows", KF_PROP_INT, "8", 1, 1024, NULL, "golden vectors: input rows"},
+    {"golden.seed", KF_PROP_INT, "1801675108", 0, 0, NULL,
+     "golden vectors: seed of the random inputs in [-1, 1)"},
+    {"golden.atol", KF_PROP_DOUBLE, "0", 0, 1e6, NULL,
+     "golden tolerance |got - want| <= atol + rtol*|want| (0 and 0: by dtype)"},
+    {"golden.rtol", KF_PROP_DOUBLE, "0", 0, 1e6, NULL, "see golden.atol"},
+    {"trusted_keys", KF_PROP_STR, NULL, 0, 0, NULL,
+     "the workers' trusted public keys: push refuses a key not in it; ls and verify "
+     "check signatures against it"},
+    {"log_level", KF_PROP_ENUM, "warn", 0, 0, "err|warn|info|debug",
+     "diagnostics on stderr (-v raises it)"},
+};
+
+const size_t pub_props_count = sizeof(pub_props) / sizeof(pub_props[0]);
+
+void pub_ctx_init(struct pub_ctx *pc, kf_conf *conf)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->conf = conf;
+    pc->out = stdout;
+}
+
+void pub_ctx_fini(struct pub_ctx *pc)
+{
+    objstore_free(pc->os);
+    crypto_keyring_free(pc->trusted);
+    crypto_keyring_free(pc->own);
+    /* The private key leaves this process only through signatures. */
+    volatile uint8_t *p = (volatile uint8_t *)&pc->key;
+    for (size_t i = 0; i < sizeof(pc->key); i++)
+        p[i] = 0;
+    pc->os = NULL;
+    pc->trusted = NULL;
+    pc->own = NULL;
+    pc->have_key = false;
+}
+
+int pub_ctx_load_key(struct pub_ctx *pc, const char *path, char *errstr, size_t errstr_size)
+{
+    struct crypto_ed25519_key key;
+    int err = crypto_ed25519_load(&key, path, errstr, errstr_size);
+    if (err)
+        return err;
+    if (!key.has_priv) {
+        kf_errf(errstr, errstr_size,
+                "%s is a public key (key %s); signing needs the private key file "
+                "(NAME.key from publish-model keygen)",
+                path, key.key_id);
+        return -ENOKEY;
+    }
+    pc->key = key;
+    pc->have_key = true;
+    return 0;
+}
+
+int pub_ctx_load_trusted(struct pub_ctx *pc, char *errstr, size_t errstr_size)
+{
+    const char *path = kf_conf_str(pc->conf, "trusted_keys");
+    if (!path || !*path || pc->trusted)
+        return 0;
+    crypto_keyring *kr = crypto_keyring_new();
+    if (!kr)
+        return -ENOMEM;
+    char msg[512];
+    int err = crypto_keyring_load(kr, path, msg, sizeof(msg));
+    if (err) {
+        kf_errf(errstr, errstr_size, "trusted_keys %s: %s", path, msg);
+        crypto_keyring_free(kr);
+        return err;
+    }
+    pc->trusted = kr;
+    return 0;
+}
+
+const crypto_keyring *pub_ctx_keyring(struct pub_ctx *pc, char *errstr, size_t errstr_size)
+{
+    if (pc->trusted)
+        return pc->trusted;
+    if (!pc->have_key) {
+        kf_errf(errstr, errstr_size,
+                "no key to check signatures with: give -X trusted_keys=FILE (or --key)");
+        return NULL;
+    }
+    if (!pc->own) {
+        pc->own = crypto_keyring_new();
+        if (!pc->own || crypto_keyring_add(pc->own, &pc->key)) {
+            crypto_keyring_free(pc->own);
+            pc->own = NULL;
+            kf_errf(errstr, errstr_size, "out of memory");
+        }
+    }
+    return pc->own;
+}
+
+const char *pub_store_url(const struct pub_ctx *pc)
+{
+    static __thread char url[96];
+    const char *u = kf_conf_str(pc->conf, "store.url");
+    if (u && *u)
+        return u;
+    snprintf(url, sizeof(url), "s3://%s", kf_conf_str(pc->conf, "s3.bucket"));
+    return url;
+}
+
+int pub_store(struct pub_ctx *pc, char *errstr, size_t errstr_size)
+{
+    if (pc->os)
+        return 0;
+    const kf_conf *c = pc->conf;
+    struct objstore_s3_opts s3 = {
+        .endpoint = kf_conf_str(c, "s3.endpoint"),
+        .access_key = kf_conf_str(c, "s3.access_key"),
+        .secret_key = kf_conf_str(c, "s3.secret_key"),
+        .region = kf_conf_str(c, "s3.region"),
+        .https = kf_conf_bool(c, "s3.https"),
+        .timeout_ms = (int)kf_conf_int(c, "s3.timeout_ms"),
+        .max_parallel = (int)kf_conf_int(c, "upload.parallel"),
+    };
+    pc->os = objstore_new(pub_store_url(pc), &s3, errstr, errstr_size);
+    return pc->os ? 0 : -EINVAL;
+}
+
+static void kafka_error(void *opaque, int err, bool fatal, const char *reason)
+{
+    struct pub_ctx *pc = opaque;
+    snprintf(pc->kafka_err, sizeof(pc->kafka_err), "%s", reason);
+    kf_log(fatal ? KF_LOG_ERR : KF_LOG_INFO, "kafka", "%s (%s)", reason, kf_strerror(err));
+}
+
+struct kio_opts pub_kio_opts(struct pub_ctx *pc, const char *const *props, const char **buf,
+                             size_t buf_len)
+{
+    size_t n = 0;
+    /* librdkafka logs a failed connect at ERR; the command says what failed. */
+    if (!pc->verbose && buf_len >= 3) {
+        buf[n++] = "log_level";
+        buf[n++] = "2";
+    }
+    for (size_t i = 0; props && props[i] && props[i + 1] && n + 3 <= buf_len; i += 2) {
+        buf[n++] = props[i];
+        buf[n++] = props[i + 1];
+    }
+    if (buf_len)
+        buf[n] = NULL;
+    pc->kafka_err[0] = '\0';
+    return (struct kio_opts){
+        .brokers = kf_conf_str(pc->conf, "brokers"),
+        .client_id = "publish-model",
+        .props = buf_len ? buf : NULL,
+        .conf = pc->conf,
+        .error_cb = kafka_error,
+        .opaque = pc,
+    };
+}
+
+const char *pub_kafka_detail(const struct pub_ctx *pc, char *buf, size_t size)
+{
+    if (pc->kafka_err[0])
+        snprintf(buf, size, " (%s)", pc->kafka_err);
+    else if (size)
+        buf[0] = '\0';
+    return buf;
+}
+
+bool pub_stopped(const struct pub_ctx *pc)
+{
+    return pc->stop && *pc->stop;
+}
+
+const char *pub_fmt_bytes(uint64_t bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+    return buf;
+}

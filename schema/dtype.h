@@ -1,0 +1,67 @@
+/**
+ * @file dtype.h
+ * @brief Tensor element types shared by the request codec, the manifest and
+ *        the safetensors reader.
+ *
+ * Wire spellings differ by format: requests and manifests write "f32", "f16",
+ * "bf16"; safetensors writes "F32", "F16", "BF16". Both are handled here.
+ */
+#ifndef SCHEMA_DTYPE_H
+#define SCHEMA_DTYPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum schema_dtype {
+    SCHEMA_DTYPE_F32 = 0,
+    SCHEMA_DTYPE_F16 = 1,
+    SCHEMA_DTYPE_BF16 = 2,
+};
+
+#define SCHEMA_DTYPE_COUNT 3
+
+/** @brief Element size in bytes (4, 2, 2); 0 for a value outside the enum. */
+size_t schema_dtype_size(enum schema_dtype dt);
+
+/** @brief Lower-case wire name ("f32", "f16", "bf16"); "?" outside the enum. */
+const char *schema_dtype2str(enum schema_dtype dt);
+
+/** @brief Upper-case safetensors name ("F32", "F16", "BF16"); "?" outside the enum. */
+const char *schema_dtype2safet(enum schema_dtype dt);
+
+/**
+ * @brief Parse a lower-case wire name of @p len bytes (not NUL-terminated).
+ * @returns 0, -EPROTO for any other spelling
+ */
+int schema_dtype_from_str(const char *s, size_t len, enum schema_dtype *out);
+
+/**
+ * @brief Parse an upper-case safetensors name of @p len bytes.
+ * @returns 0, -EPROTO for any other spelling (including F64, I64, ... that
+ *          kfleet does not serve)
+ */
+int schema_dtype_from_safet(const char *s, size_t len, enum schema_dtype *out);
+
+/**
+ * @brief Whether @p s (@p len bytes) is a valid model or version name:
+ *        1..128 bytes of [A-Za-z0-9._-], not "." or "..". Such names are safe
+ *        in S3 keys and file names.
+ */
+bool schema_name_valid(const char *s, size_t len);
+
+/**
+ * @brief Whether @p s is a valid identifier (worker id, claim id, event id,
+ *        key id): 1..128 bytes of printable ASCII without space (0x21..0x7e).
+ */
+bool schema_id_valid(const char *s, size_t len);
+
+/**
+ * @brief Whether @p s is a legal Kafka topic name: 1..249 bytes of
+ *        [A-Za-z0-9._-], not "." or "..".
+ */
+bool schema_topic_valid(const char *s, size_t len);
+
+/** Longest model/version name or identifier, in bytes. */
+#define SCHEMA_NAME_MAX 128
+
+#endif

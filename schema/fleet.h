@@ -1,0 +1,245 @@
+/**
+ * @file fleet.h
+ * @brief The fleet-state reducer (ARCHITECTURE §5): folds decoded control
+ *        events, in offset order, into per-model rollout state, and answers
+ *        the questions a worker and `kfleetctl` ask. Rules and decisions:
+ *        docs/schema.md, "Fleet-state reducer".
+ *
+ * Pure: no I/O and no clock. Time exists only as the records' LogAppendTime
+ * (ts_ms) and as the @c now_ms a caller passes to fleet_claims_expired. Every
+ * reader that folds the same log prefix gets the same state (compare
+ * fleet_state_dump), which is what replaces a lock service.
+ *
+ * @locality a fleet_state is not thread-safe; the worker's main thread owns it.
+ */
+#ifndef SCHEMA_FLEET_H
+#define SCHEMA_FLEET_H
+
+#include "common/kf_buf.h"
+#include "common/kf_log.h"
+#include "schema/ctl_event.h"
+#include "schema/ctl_sig.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum fleet_phase {
+    FLEET_IDLE = 0,    /**< "idle": nothing published yet */
+    FLEET_ROLLING,     /**< "rolling": claims granted under max_unavailable */
+    FLEET_CANARY,      /**< "canary": only canary_workers claims granted */
+    FLEET_STAGING,     /**< "staging": blue/green, workers stage in standby */
+    FLEET_PAUSED,      /**< "paused": no new claims; granted ones may finish */
+    FLEET_HALTED,      /**< "halted": a failure or abort stopped the rollout */
+    FLEET_ROLLED_BACK, /**< "rolled_back": target is the previous good version */
+    FLEET_COMPLETE,    /**< "complete": every live worker runs the target */
+};
+#define FLEET_PHASE_COUNT 8
+
+/** @brief "idle", "rolling", ...; "?" outside the enum. */
+const char *fleet_phase2str(enum fleet_phase p);
+
+/**
+ * @brief The transition table: whether the reducer may move a model from
+ *        @p cur to @p next. Staying in a phase is always valid.
+ */
+bool fleet_transition_is_valid(enum fleet_phase cur, enum fleet_phase next);
+
+enum fleet_claim_status {
+    FLEET_CLAIM_ACTIVE = 0, /**< granted and not yet ended: holds a slot */
+    FLEET_CLAIM_DONE,       /**< rollout.done */
+    FLEET_CLAIM_FAILED,     /**< rollout.failed */
+    FLEET_CLAIM_EXPIRED,    /**< rollout.expire after the lease */
+    FLEET_CLAIM_REFUSED,    /**< not granted when it was appended; never holds a slot */
+};
+const char *fleet_claim_status2str(enum fleet_claim_status s);
+
+/** @brief A claim as the log decided it. */
+struct fleet_claim {
+    char claim_id[CTL_NAME_CAP];
+    char worker[CTL_NAME_CAP];
+    char model[CTL_NAME_CAP];
+    char version[CTL_NAME_CAP];
+    int64_t offset;   /**< of the rollout.claim */
+    int64_t ts_ms;    /**< its LogAppendTime */
+    int64_t lease_ms; /**< strategy.lease_s × 1000 at the time of the claim */
+    bool granted;     /**< decided once, at the claim's position in the log */
+    enum fleet_claim_status status;
+    int64_t end_offset; /**< offset of the done/failed/expire; -1 while active or refused */
+    char why[96];       /**< why it was refused; "" when granted */
+};
+
+/** @brief One control-topic record for the reducer. */
+struct fleet_record {
+    const struct ctl_event *ev; /**< decoded value (borrowed for the call) */
+    int64_t offset;             /**< Kafka offset; strictly increasing across calls */
+    int64_t ts_ms;              /**< LogAppendTime, epoch ms */
+    enum ctl_sig_verdict sig;   /**< ctl_sig_verify of the kfleet-sig header */
+};
+
+enum fleet_verdict {
+    FLEET_APPLIED = 0, /**< the event changed (or was recorded in) the state */
+    FLEET_IGNORED,     /**< stale, unsigned, unknown model, duplicate...: no effect */
+    FLEET_INVALID,     /**< not allowed in the current phase: reported, not applied */
+};
+const char *fleet_verdict2str(enum fleet_verdict v);
+
+/** @brief What one fed record did. */
+struct fleet_result {
+    enum fleet_verdict verdict;
+    enum fleet_phase from, to; /**< the model's phase before and after (equal if none) */
+    bool granted;              /**< for rollout.claim: the claim was granted */
+    char reason[256];          /**< one line: why ignored / invalid / what changed */
+};
+
+/** @brief Receives one log line per transition, refusal or invalid event. */
+typedef void (*fleet_log_fn)(void *opaque, enum kf_log_level level, const char *line);
+
+struct fleet_opts {
+    /** Ignore model.published and rollout.command unless sig == CTL_SIG_OK (default true). */
+    bool require_signatures;
+    fleet_log_fn log; /**< NULL: kf_log() with module "fleet" */
+    void *log_opaque;
+};
+
+void fleet_opts_default(struct fleet_opts *o);
+
+typedef struct fleet_state fleet_state;
+
+/** @brief An empty state (phase idle everywhere). @p opts NULL = defaults. NULL on OOM. */
+fleet_state *fleet_state_new(const struct fleet_opts *opts);
+void fleet_state_free(fleet_state *fs);
+
+/**
+ * @brief Fold one record.
+ * @param res  optional out: what it did
+ * @returns 0 (whether applied, ignored or invalid: see @p res);
+ *          -EINVAL NULL record/event, or offset not above the last one fed
+ *                  (nothing changed);
+ *          -ENOMEM (the state may hold a partial effect of this record;
+ *                  rebuild it from the log)
+ */
+int fleet_state_feed(fleet_state *fs, const struct fleet_record *rec, struct fleet_result *res);
+
+/** @brief Offset of the last record fed, -1 before the first. */
+int64_t fleet_state_last_offset(const fleet_state *fs);
+
+/**
+ * @brief A canonical JSON dump of the whole state (sorted keys; models and
+ *        workers in order of first appearance; claims in log order). Two
+ *        reducers agree iff their dumps are byte-identical. `kfleetctl status
+ *        --json` prints it.
+ * @returns 0, -ENOMEM
+ */
+int fleet_state_dump(const fleet_state *fs, kf_buf *out);
+
+/* ---- queries (all borrowed pointers stay valid until the next feed or free) ---- */
+
+struct fleet_model_info {
+    const char *model;
+    enum fleet_phase phase;
+    enum fleet_phase resume_phase;           /**< where resume goes from paused/halted */
+    const char *target;                      /**< "" while idle */
+    const char *previous_good;               /**< "" when none */
+    uint64_t seq;                            /**< highest accepted model.published seq */
+    const struct ctl_strategy *strategy;     /**< of the current rollout */
+    const struct ctl_manifest_ref *manifest; /**< of the target version */
+    size_t n_claims;
+    const struct fleet_claim *claims; /**< all claims for this model, log order */
+    size_t active_claims;             /**< granted and active (any version) */
+    size_t n_staged, n_healthy;       /**< workers staged / healthy on the target */
+    const char *halt_reason;          /**< "" unless halted or rolled back */
+    int64_t phase_offset;             /**< offset of the last phase change, -1 none */
+    int64_t cutover_offset;           /**< offset of the accepted cutover, -1 none */
+};
+
+/** @returns 0, -ENOENT no such model */
+int fleet_model_get(const fleet_state *fs, const char *model, struct fleet_model_info *out);
+size_t fleet_model_count(const fleet_state *fs);
+/** @returns 0, -ENOENT @p i out of range. Order: first appearance in the log. */
+int fleet_model_at(const fleet_state *fs, size_t i, struct fleet_model_info *out);
+
+struct fleet_version_info {
+    const char *version;
+    uint64_t seq;
+    int64_t offset; /**< of its model.published */
+    const struct ctl_manifest_ref *manifest;
+    const struct ctl_strategy *strategy;
+};
+
+/** @brief A version accepted by model.published. @returns 0, -ENOENT */
+int fleet_version_get(const fleet_state *fs, const char *model, const char *version,
+                      struct fleet_version_info *out);
+
+/** @brief The claim with @p claim_id (borrowed), or NULL. */
+const struct fleet_claim *fleet_claim_find(const fleet_state *fs, const char *claim_id);
+
+/** @brief Whether the claim exists, was granted and is still active: "may I swap now?" */
+bool fleet_claim_granted(const fleet_state *fs, const char *claim_id);
+
+/**
+ * @brief The version worker @p worker runs for @p model according to the log
+ *        (worker.joined, rollout.done, rollout.cutover), or NULL if unknown.
+ */
+const char *fleet_worker_version(const fleet_state *fs, const char *worker, const char *model);
+
+/** @brief Whether the log considers @p worker live (it appeared and has not left). */
+bool fleet_worker_live(const fleet_state *fs, const char *worker);
+
+enum fleet_action {
+    FLEET_ACT_NONE = 0, /**< nothing to do: already on the version, or no target */
+    FLEET_ACT_LOAD,     /**< nothing loaded yet: load the version, no claim (adds capacity) */
+    FLEET_ACT_CLAIM,    /**< prefetch + verify, then append rollout.claim */
+    FLEET_ACT_SWAP,     /**< your claim (claim_id) is granted: swap now, then rollout.done */
+    FLEET_ACT_STAGE,    /**< blue/green: load into standby, then rollout.staged */
+    FLEET_ACT_FLIP,     /**< blue/green cutover happened: flip to the staged version */
+    FLEET_ACT_WAIT,     /**< not now (paused, halted, slots full, waiting for cutover) */
+};
+const char *fleet_action2str(enum fleet_action a);
+
+struct fleet_plan {
+    enum fleet_action action;
+    const char *version;  /**< the version to run (borrowed), "" with NONE and no target */
+    const char *claim_id; /**< with SWAP: the granted claim; else NULL */
+    const char *why;      /**< short static text */
+};
+
+/**
+ * @brief What worker @p worker should do for @p model now.
+ * @param current  the version the worker actually has active, or NULL when
+ *                 none is loaded (the worker knows better than the log)
+ * @returns 0, -EINVAL NULL argument
+ */
+int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *model,
+                      const char *current, struct fleet_plan *out);
+
+/**
+ * @brief Granted, active claims whose lease is over at @p now_ms
+ *        (ts_ms + lease_ms <= now_ms), in log order: the ones a worker should
+ *        append rollout.expire for. The reducer accepts an expire only when
+ *        its own LogAppendTime is past the lease.
+ * @param out  up to @p max claims (borrowed); may be NULL when max is 0
+ * @returns the number of such claims (may exceed @p max)
+ */
+size_t fleet_claims_expired(const fleet_state *fs, int64_t now_ms, const struct fleet_claim **out,
+                            size_t max);
+
+/**
+ * @brief Whether a rollout.cutover should be appended for @p model: the phase
+ *        is staging and every member of the request consumer group (worker
+ *        ids, as read from Kafka) has staged the target. No members: false.
+ */
+bool fleet_cutover_due(const fleet_state *fs, const char *model, const char *const *members,
+                       size_t n_members);
+
+/**
+ * @brief Workers the log considers live that are not in @p members (the
+ *        consumer group dropped them): candidates for a worker.left on their
+ *        behalf, which lets rollouts complete without them.
+ * @param out  up to @p max worker ids (borrowed)
+ * @returns the number of such workers (may exceed @p max)
+ */
+size_t fleet_workers_departed(const fleet_state *fs, const char *const *members, size_t n_members,
+                              const char **out, size_t max);
+
+#endif

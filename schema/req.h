@@ -1,0 +1,112 @@
+/**
+ * @file req.h
+ * @brief The inference request (msgpack map, ARCHITECTURE §2): decode with
+ *        limits, encode, and render as JSON. docs/schema.md has the byte layout.
+ *
+ * A decoded request BORROWS from the input: every kf_bytes in struct req
+ * (id, model, version, reply_to, inputs.data) points into the buffer given
+ * to req_decode and is valid only as long as that buffer (for a worker: the
+ * Kafka message). Nothing is copied and nothing is allocated that outlives
+ * the call, so struct req needs no _fini. Strings are not NUL-terminated;
+ * print them with "%.*s". inputs.data has no alignment guarantee: read it
+ * with memcpy or copy it into an aligned batch buffer.
+ */
+#ifndef SCHEMA_REQ_H
+#define SCHEMA_REQ_H
+
+#include "common/kf_buf.h"
+#include "schema/dtype.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** The only request/response format version this code speaks. */
+#define REQ_VERSION 1
+/** Hard upper bound of the request id length; req_limits.max_id_len may only lower it. */
+#define REQ_ID_MAX 128
+
+/** @brief Limits applied while decoding; the worker fills them from configuration. */
+struct req_limits {
+    size_t max_id_len;  /**< 1..REQ_ID_MAX */
+    uint64_t max_rows;  /**< rows of inputs.shape */
+    uint64_t max_cols;  /**< cols of inputs.shape */
+    uint64_t max_bytes; /**< rows × cols × dtype size */
+};
+
+/** @brief Defaults: id 128, rows 4096, cols 65536, bytes 64 MiB. */
+void req_limits_default(struct req_limits *lim);
+
+/** @brief A 2-D tensor [rows, cols], row-major little-endian, borrowed bytes. */
+struct req_tensor {
+    enum schema_dtype dtype;
+    uint64_t rows, cols;
+    kf_bytes data; /**< rows × cols × schema_dtype_size(dtype) bytes */
+};
+
+struct req {
+    uint32_t v;          /**< REQ_VERSION */
+    kf_bytes id;         /**< 1..max_id_len bytes, any bytes the client chose */
+    kf_bytes model;      /**< 1..128 bytes */
+    kf_bytes version;    /**< optional: {NULL, 0} when absent */
+    bool has_deadline;   /**< deadline_ms present */
+    int64_t deadline_ms; /**< epoch milliseconds, >= 0 */
+    kf_bytes reply_to;   /**< optional topic name: {NULL, 0} when absent */
+    struct req_tensor inputs;
+};
+
+/**
+ * @brief Decode and validate one request.
+ *
+ * Strict: every known field must have its documented msgpack type (integers
+ * in any width, str for text, bin for data, nil = absent for optional
+ * fields); unknown keys are ignored; duplicate keys, non-string keys and
+ * trailing bytes are refused. Fields are checked in the order v, id, model,
+ * version, deadline_ms, reply_to, inputs, so when decoding fails after id
+ * and model were found valid, out->id and out->model are set (length > 0)
+ * and the caller can still address an error response; otherwise they are
+ * empty. Everything else in @p out is unspecified after a failure.
+ *
+ * @param buf, len  the message value (borrowed; @p out points into it)
+ * @param lim       limits, or NULL for req_limits_default()
+ * @param out       the decoded request
+ * @param errstr    out: one line naming the offending field, e.g.
+ *                  "inputs.shape: expected array of 2 positive integers"
+ * @returns 0;
+ *          -EINVAL   @p buf or @p out is NULL;
+ *          -EPROTO   not msgpack, not a map, a field missing, of the wrong
+ *                    type or with an invalid value (unsupported v, unknown
+ *                    dtype, zero in shape, data length not rows × cols ×
+ *                    dtype size, bad reply_to topic name);
+ *          -E2BIG    a limit exceeded (id length, rows, cols, bytes);
+ *          -ENOMEM   out of memory
+ */
+int req_decode(const uint8_t *buf, size_t len, const struct req_limits *lim, struct req *out,
+               char *errstr, size_t errstr_size);
+
+/**
+ * @brief Append the canonical encoding of @p rq to @p out: keys in the order
+ *        v, id, model, version?, deadline_ms?, reply_to?, inputs {dtype,
+ *        shape, data}; integers in their smallest encoding; str for text, bin
+ *        for data. Optional fields with len 0 / has_deadline false are left out.
+ *        On failure @p out is left as it was.
+ * @returns 0; -EINVAL (a required field empty, data length not rows × cols ×
+ *          dtype size, dtype outside the enum, negative deadline); -ENOMEM
+ */
+int req_encode(const struct req *rq, kf_buf *out);
+
+/**
+ * @brief Append a canonical JSON description of @p rq to @p out (sorted keys,
+ *        compact; data as lower-case hex under "data_hex"), as used by the
+ *        golden vectors' *.json files and by `kfleetctl trace`. Text fields
+ *        that are not valid UTF-8 are rendered as "hex:<hex>".
+ * @returns 0, -ENOMEM
+ */
+int req_to_json(const struct req *rq, kf_buf *out);
+
+/**
+ * @brief The response error code (see resp.h) for a req_decode failure:
+ *        "too_large" for -E2BIG, "invalid_request" otherwise.
+ */
+const char *req_err_code(int err);
+
+#endif

@@ -1,0 +1,1 @@
+{"alg":"ed25519","key_id":"56475aa75463474c","sig":"QM90b5pJ9ocnRIIdo7ZEIeeeOcESEdg3k4b4bBAfews6GWXu63seMMfshZ8iEIzSWme8Isw5YE/1Ka++pI2UBA=="}

@@ -1,0 +1,117 @@
+/* Errors and their classification, byte buffers, log levels, clocks. */
+#include "common/kf_buf.h"
+#include "common/kf_clock.h"
+#include "common/kf_err.h"
+#include "common/kf_log.h"
+#include "tests/lib/kf_test.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_err(void)
+{
+    KT_ASSERT_STR_EQ(kf_strerror(0), "success");
+    KT_ASSERT_STR_EQ(kf_strerror(-ETIMEDOUT), "timed out");
+    KT_ASSERT_STR_EQ(kf_strerror(-EPROTO), "bad wire data");
+    KT_ASSERT(strlen(kf_strerror(-ENOENT)) > 0);
+    KT_ASSERT(kf_strerror(-123456) != NULL);
+    static const int retriable[] = {-EAGAIN,       -ETIMEDOUT,   -ECONNREFUSED, -ECONNRESET,
+                                    -EHOSTUNREACH, -ENETUNREACH, -EBUSY,        -EINTR};
+    static const int fatal[] = {0,       -EINVAL, -ENOMEM,  -EIO,    -EPROTO,
+                                -ENOENT, -EACCES, -EBADMSG, -EEXIST, -ENOTRECOVERABLE};
+    for (size_t i = 0; i < sizeof(retriable) / sizeof(retriable[0]); i++)
+        KT_ASSERT_MSG(kf_err_is_retriable(retriable[i]), "%d should be retriable", retriable[i]);
+    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+        KT_ASSERT_MSG(!kf_err_is_retriable(fatal[i]), "%d should not be retriable", fatal[i]);
+    char buf[8];
+    kf_errf(buf, sizeof(buf), "%s", "truncated text");
+    KT_ASSERT_STR_EQ(buf, "truncat");
+    kf_errf(NULL, 10, "x");
+    kf_errf(buf, 0, "x");
+}
+
+static void test_buf(void)
+{
+    kf_buf b;
+    kf_buf_init(&b);
+    KT_ASSERT(b.ptr == NULL && b.len == 0);
+    KT_ASSERT(kf_buf_steal(&b, NULL) == NULL);
+    KT_ASSERT_INT_EQ(kf_buf_append(&b, "abc", 3), 0);
+    KT_ASSERT_INT_EQ(kf_buf_append(&b, NULL, 0), 0);
+    KT_ASSERT_INT_EQ(kf_buf_appendf(&b, "-%d-%s", 42, "x"), 0);
+    KT_ASSERT_INT_EQ(b.len, 8);
+    KT_ASSERT(!memcmp(b.ptr, "abc-42-x", 8));
+    KT_ASSERT(b.ptr[b.len] == '\0'); /* appendf leaves a NUL after len */
+    kf_bytes v = kf_buf_view(&b);
+    KT_ASSERT(v.ptr == b.ptr && v.len == 8);
+
+    /* growth keeps contents */
+    for (int i = 0; i < 10000; i++)
+        KT_ASSERT_INT_EQ(kf_buf_append(&b, &i, sizeof(i)), 0);
+    KT_ASSERT_INT_EQ(b.len, 8 + 10000 * sizeof(int));
+    int last;
+    memcpy(&last, b.ptr + b.len - sizeof(int), sizeof(int));
+    KT_ASSERT_INT_EQ(last, 9999);
+
+    /* size overflow is -ENOMEM, not a wrap */
+    KT_ASSERT_INT_EQ(kf_buf_reserve(&b, SIZE_MAX), -ENOMEM);
+    KT_ASSERT_INT_EQ(kf_buf_reserve(&b, SIZE_MAX - b.len + 1), -ENOMEM);
+
+    kf_buf_reset(&b);
+    KT_ASSERT_INT_EQ(b.len, 0);
+    KT_ASSERT(b.cap > 0);
+    KT_ASSERT_INT_EQ(kf_buf_append(&b, "z", 1), 0);
+    size_t len = 0;
+    uint8_t *p = kf_buf_steal(&b, &len);
+    KT_ASSERT(p && len == 1 && p[0] == 'z');
+    KT_ASSERT(b.ptr == NULL && b.len == 0 && b.cap == 0);
+    free(p);
+    kf_buf_fini(&b);
+    kf_buf_fini(NULL);
+}
+
+static void test_log_levels(void)
+{
+    enum kf_log_level l;
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("debug", &l), 0);
+    KT_ASSERT_INT_EQ(l, KF_LOG_DEBUG);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("WARN", &l), 0);
+    KT_ASSERT_INT_EQ(l, KF_LOG_WARN);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("error", &l), 0);
+    KT_ASSERT_INT_EQ(l, KF_LOG_ERR);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("warning", &l), 0);
+    KT_ASSERT_INT_EQ(l, KF_LOG_WARN);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("2", &l), 0);
+    KT_ASSERT_INT_EQ(l, KF_LOG_INFO);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("loud", &l), -EINVAL);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str("4", &l), -EINVAL);
+    KT_ASSERT_INT_EQ(kf_log_level_from_str(NULL, &l), -EINVAL);
+    enum kf_log_level saved = kf_log_get_level();
+    kf_log_set_level(KF_LOG_ERR);
+    KT_ASSERT_INT_EQ(kf_log_get_level(), KF_LOG_ERR);
+    KF_LOG_I("test", "dropped: above the level");
+    kf_log_set_level(saved);
+    KF_LOG_I("test", "a log line with %s", "arguments");
+}
+
+static void test_clock(void)
+{
+    int64_t a = kf_clock_mono_us();
+    kf_sleep_ms(20);
+    int64_t b = kf_clock_mono_us();
+    KT_ASSERT_MSG(b - a >= 19000, "slept %lld us", (long long)(b - a));
+    KT_ASSERT(kf_clock_wall_ms() > 1600000000000LL); /* after 2020 */
+    kf_sleep_ms(0);
+    kf_sleep_ms(-5);
+}
+
+int main(void)
+{
+    KT_RUN(test_err);
+    KT_RUN(test_buf);
+    KT_RUN(test_log_levels);
+    KT_RUN(test_clock);
+    return 0;
+}

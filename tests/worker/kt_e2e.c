@@ -1,0 +1,350 @@
+#include "tests/worker/kt_e2e.h"
+
+#include "common/kf_clock.h"
+#include "schema/ctl_sig.h"
+#include "schema/req.h"
+#include "schema/resp.h"
+
+#include <inttypes.h>
+
+kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts)
+{
+    char err[256];
+    struct kio_opts o = {.brokers = e->brokers};
+    kio_consumer *kc = kio_consumer_new(&o, NULL, err, sizeof(err));
+    KT_ASSERT_MSG(kc, "%s", err);
+    kio_tplist *l = kio_tplist_new((size_t)parts);
+    for (int p = 0; p < parts; p++)
+        kio_tplist_add(l, topic, p, KIO_OFFSET_BEGINNING);
+    KT_ASSERT_INT_EQ(kio_consumer_assign(kc, l), 0);
+    kio_tplist_free(l);
+    return kc;
+}
+
+/* A failing assertion exits: take the workers down with the test. */
+static struct kt_env *live_env;
+
+static void kill_workers(void)
+{
+    for (int i = 0; live_env && i < KT_MAX_WORKERS; i++)
+        if (live_env->workers[i].pid > 0)
+            kill(live_env->workers[i].pid, SIGKILL);
+}
+
+void kt_env_init(struct kt_env *e, const char *tag, const char *worker_bin, int partitions)
+{
+    memset(e, 0, sizeof(*e));
+    live_env = e;
+    atexit(kill_workers);
+    e->brokers = kt_service_env("KFLEET_BROKERS");
+    e->worker_bin = worker_bin;
+    e->partitions = partitions;
+    const char *bucket = kt_service_env("KFLEET_S3_BUCKET");
+    struct objstore_s3_opts s3 = {.endpoint = kt_service_env("KFLEET_S3_ENDPOINT"),
+                                  .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
+                                  .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY")};
+    char url[128], err[512];
+    snprintf(e->sfx, sizeof(e->sfx), "%s-%d-%" PRId64, tag, (int)getpid(), kf_clock_wall_ms());
+    snprintf(e->t_req, sizeof(e->t_req), "e2e.req.%s", e->sfx);
+    snprintf(e->t_resp, sizeof(e->t_resp), "e2e.resp.%s", e->sfx);
+    snprintf(e->t_dlq, sizeof(e->t_dlq), "e2e.dlq.%s", e->sfx);
+    snprintf(e->t_ctl, sizeof(e->t_ctl), "e2e.ctl.%s", e->sfx);
+    snprintf(e->group, sizeof(e->group), "e2e-%s", e->sfx);
+    snprintf(e->model, sizeof(e->model), "m-%s", e->sfx);
+    snprintf(url, sizeof(url), "s3://%s", bucket);
+    e->dir = kt_tmpdir(tag);
+    e->os = objstore_new(url, &s3, err, sizeof(err));
+    KT_ASSERT_MSG(e->os, "%s", err);
+
+    struct kio_opts o = {.brokers = e->brokers};
+    kio_admin *ka = kio_admin_new(&o, err, sizeof(err));
+    KT_ASSERT_MSG(ka, "%s", err);
+    const char *ctl_cfg[] = {"retention.ms", "-1", "message.timestamp.type", "LogAppendTime", NULL};
+    struct kio_topic_spec specs[] = {{e->t_req, partitions, 1, NULL},
+                                     {e->t_resp, 1, 1, NULL},
+                                     {e->t_dlq, 1, 1, NULL},
+                                     {e->t_ctl, 1, 1, ctl_cfg}};
+    KT_ASSERT_MSG(!kio_admin_topics_create(ka, specs, 4, true, 30000, err, sizeof(err)), "%s", err);
+    kio_admin_free(ka);
+    e->prod = kio_producer_new(&o, NULL, err, sizeof(err));
+    KT_ASSERT_MSG(e->prod, "%s", err);
+    e->resp = kt_env_reader(e, e->t_resp, 1);
+
+    kt_key(&e->trusted, 1);
+    kt_key(&e->stranger, 2);
+    char base[300];
+    snprintf(base, sizeof(base), "%s/trusted", e->dir);
+    KT_ASSERT(!crypto_ed25519_save(&e->trusted, base, err, sizeof(err)));
+    snprintf(e->trusted_pub, sizeof(e->trusted_pub), "%s.pub", base);
+    e->cap = 200000;
+    e->answers = calloc((size_t)e->cap, sizeof(*e->answers));
+    KT_ASSERT(e->answers);
+}
+
+void kt_env_fini(struct kt_env *e)
+{
+    for (int i = 0; i < KT_MAX_WORKERS; i++)
+        if (e->workers[i].pid > 0)
+            kt_env_worker_stop(e, i, SIGTERM);
+    kio_consumer_free(e->resp);
+    kio_producer_free(e->prod);
+    objstore_free(e->os);
+    kt_rmtree(e->dir);
+    free(e->dir);
+    free(e->answers);
+}
+
+struct kt_spec kt_env_spec(const struct kt_env *e, const char *version, uint64_t seed)
+{
+    return (struct kt_spec){.model = e->model,
+                            .version = version,
+                            .input_width = 8,
+                            .n_layers = 2,
+                            .widths = {16, 4},
+                            .dtype = SCHEMA_DTYPE_F32,
+                            .act = ARCH_ACT_RELU,
+                            .softmax = true,
+                            .seed = seed,
+                            .chunk_size = 256};
+}
+
+void kt_env_version(struct kt_env *e, const char *version, uint64_t seed, float golden_skew,
+                    const struct crypto_ed25519_key *key, struct kt_version *out)
+{
+    struct kt_spec s = kt_env_spec(e, version, seed);
+    s.golden_skew = golden_skew;
+    kt_version_build(&s, key ? key : &e->trusted, out);
+    kt_version_publish(e->os, out);
+}
+
+void kt_env_version_w(struct kt_env *e, const char *version, uint64_t seed, uint32_t input_width,
+                      struct kt_version *out)
+{
+    struct kt_spec s = kt_env_spec(e, version, seed);
+    s.input_width = input_width;
+    kt_version_build(&s, &e->trusted, out);
+    kt_version_publish(e->os, out);
+}
+
+static void produce_signed(struct kt_env *e, const struct ctl_event *ev,
+                           const struct crypto_ed25519_key *signer)
+{
+    kf_buf value, sig;
+    kf_buf_init(&value);
+    kf_buf_init(&sig);
+    char err[256];
+    KT_ASSERT_MSG(!ctl_event_encode(ev, &value, err, sizeof(err)), "%s", err);
+    struct kio_header h = {"kfleet-sig", {NULL, 0}};
+    if (signer) {
+        KT_ASSERT_INT_EQ(ctl_sig_sign(signer, value.ptr, value.len, &sig), 0);
+        h.value = (kf_bytes){sig.ptr, sig.len};
+    }
+    struct kio_out_msg m = {.topic = e->t_ctl,
+                            .partition = 0,
+                            .value = value.ptr,
+                            .value_len = value.len,
+                            .headers = &h,
+                            .header_count = signer ? 1 : 0};
+    KT_ASSERT_INT_EQ(kio_producer_send(e->prod, &m, KIO_SEND_COPY | KIO_SEND_BLOCK), 0);
+    KT_ASSERT_INT_EQ(kio_producer_flush(e->prod, 10000), 0);
+    kf_buf_fini(&value);
+    kf_buf_fini(&sig);
+}
+
+void kt_env_announce(struct kt_env *e, const struct kt_version *v, uint64_t seq,
+                     const struct ctl_strategy *st, const struct crypto_ed25519_key *signer)
+{
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_MODEL_PUBLISHED);
+    snprintf(ev.event_id, sizeof(ev.event_id), "pub-%s-%" PRIu64 "-%" PRId64, v->version, seq,
+             kf_clock_wall_ms());
+    snprintf(ev.model, sizeof(ev.model), "%s", v->model);
+    snprintf(ev.version, sizeof(ev.version), "%s", v->version);
+    ev.seq = seq;
+    ev.manifest = v->ref;
+    if (st)
+        ev.strategy = *st;
+    produce_signed(e, &ev, signer);
+}
+
+void kt_env_command(struct kt_env *e, enum ctl_action action, const char *version,
+                    const struct crypto_ed25519_key *signer)
+{
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_ROLLOUT_COMMAND);
+    snprintf(ev.event_id, sizeof(ev.event_id), "cmd-%d-%" PRId64, (int)action, kf_clock_wall_ms());
+    snprintf(ev.model, sizeof(ev.model), "%s", e->model);
+    snprintf(ev.version, sizeof(ev.version), "%s", version ? version : "");
+    snprintf(ev.reason, sizeof(ev.reason), "test");
+    ev.action = action;
+    produce_signed(e, &ev, signer);
+}
+
+void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra)
+{
+    struct kt_worker *w = &e->workers[i];
+    snprintf(w->id, sizeof(w->id), "w%d", i);
+    w->port = kt_free_port();
+    snprintf(w->log, sizeof(w->log), "%s/w%d.log", e->dir, i);
+    static char a[24][320];
+    int n = 0;
+    snprintf(a[n++], 320, "topic.requests=%s", e->t_req);
+    snprintf(a[n++], 320, "topic.responses=%s", e->t_resp);
+    snprintf(a[n++], 320, "topic.dlq=%s", e->t_dlq);
+    snprintf(a[n++], 320, "topic.control=%s", e->t_ctl);
+    snprintf(a[n++], 320, "group.id=%s", e->group);
+    snprintf(a[n++], 320, "trusted_keys=%s", e->trusted_pub);
+    snprintf(a[n++], 320, "cache.dir=%s/cache-%s", e->dir, w->id);
+    snprintf(a[n++], 320, "s3.endpoint=%s", kt_service_env("KFLEET_S3_ENDPOINT"));
+    snprintf(a[n++], 320, "http.port=%d", w->port);
+    for (int k = 0; extra && extra[k] && n < 24; k++)
+        snprintf(a[n++], 320, "%s", extra[k]);
+    char *argv[64];
+    int c = 0;
+    argv[c++] = (char *)e->worker_bin;
+    argv[c++] = "-b";
+    argv[c++] = (char *)e->brokers;
+    argv[c++] = "-i";
+    argv[c++] = w->id;
+    for (int k = 0; k < n; k++) {
+        argv[c++] = "-X";
+        argv[c++] = a[k];
+    }
+    argv[c] = NULL;
+    w->pid = kt_spawn(argv, w->log);
+    KT_ASSERT_MSG(kt_http_wait(w->port, "/readyz", 200, 90), "%s not ready; see %s", w->id, w->log);
+}
+
+int kt_env_worker_stop(struct kt_env *e, int i, int sig)
+{
+    struct kt_worker *w = &e->workers[i];
+    if (w->pid <= 0)
+        return -1;
+    kill(w->pid, sig);
+    int rc = kt_wait(w->pid, 60);
+    w->pid = 0;
+    return rc;
+}
+
+bool kt_env_wait_active(struct kt_env *e, int n, const char *version, int timeout_s)
+{
+    char want[128];
+    snprintf(want, sizeof(want), "\"active\":\"%s\"", version);
+    static char body[65536];
+    for (int t = 0; t <= timeout_s * 10; t++) {
+        int ok = 0;
+        for (int i = 0; i < n; i++)
+            if (e->workers[i].pid > 0 &&
+                kt_http_get(e->workers[i].port, "/status", body, sizeof(body)) == 200 &&
+                strstr(body, want))
+                ok++;
+        if (ok == n)
+            return true;
+        if (t < timeout_s * 10)
+            kf_sleep_ms(100);
+    }
+    return false;
+}
+
+void kt_env_send(struct kt_env *e, int n)
+{
+    for (int k = 0; k < n && e->n_sent < e->cap; k++) {
+        int i = e->n_sent++;
+        char id[32];
+        snprintf(id, sizeof(id), "q%d", i);
+        float data[8];
+        for (int c = 0; c < 8; c++)
+            data[c] = (float)((i * 7 + c * 3) % 17) / 8.0f - 1.0f;
+        struct req rq = {.v = 1,
+                         .id = {(const uint8_t *)id, strlen(id)},
+                         .model = {(const uint8_t *)e->model, strlen(e->model)},
+                         .inputs = {SCHEMA_DTYPE_F32, 1, 8, {(const uint8_t *)data, sizeof(data)}}};
+        kf_buf v;
+        kf_buf_init(&v);
+        KT_ASSERT_INT_EQ(req_encode(&rq, &v), 0);
+        struct kio_out_msg m = {.topic = e->t_req,
+                                .partition = i % e->partitions,
+                                .key = {(const uint8_t *)id, strlen(id)},
+                                .value = v.ptr,
+                                .value_len = v.len};
+        KT_ASSERT_INT_EQ(kio_producer_send(e->prod, &m, KIO_SEND_COPY | KIO_SEND_BLOCK), 0);
+        kf_buf_fini(&v);
+        kio_producer_poll(e->prod, 0);
+    }
+    kio_producer_flush(e->prod, 30000);
+}
+
+int kt_env_collect(struct kt_env *e, int from, int to, int timeout_s)
+{
+    int64_t deadline = kf_clock_mono_us() + (int64_t)timeout_s * 1000000;
+    int missing = 0;
+    for (int i = from; i < to; i++)
+        missing += !e->answers[i].answers;
+    while (missing > 0 && kf_clock_mono_us() < deadline) {
+        kio_msg *m = NULL;
+        kio_consumer_poll(e->resp, 100, &m);
+        if (!m)
+            continue;
+        struct resp rs;
+        char err[256];
+        if (!resp_decode(m->value.ptr, m->value.len, &rs, err, sizeof(err)) && rs.id.len > 1 &&
+            rs.id.ptr[0] == 'q') {
+            int i = atoi((const char *)rs.id.ptr + 1);
+            if (i >= 0 && i < e->n_sent) {
+                struct kt_answer *a = &e->answers[i];
+                if (!a->answers && i >= from && i < to)
+                    missing--;
+                a->answers++;
+                a->status = (int)rs.status;
+                snprintf(a->version, sizeof(a->version), "%.*s", (int)rs.version.len,
+                         (const char *)rs.version.ptr);
+                snprintf(a->worker, sizeof(a->worker), "%.*s", (int)rs.worker.len,
+                         (const char *)rs.worker.ptr);
+            }
+        }
+        kio_msg_free(m);
+    }
+    return missing;
+}
+
+int kt_env_duplicates(const struct kt_env *e, int from, int to)
+{
+    int d = 0;
+    for (int i = from; i < to; i++)
+        d += e->answers[i].answers > 1 ? e->answers[i].answers - 1 : 0;
+    return d;
+}
+
+int kt_env_control_scan(struct kt_env *e,
+                        int (*cb)(void *opaque, const struct ctl_event *ev, int64_t offset,
+                                  int64_t ts_ms),
+                        void *opaque, int timeout_s)
+{
+    char err[256];
+    struct kio_opts o = {.brokers = e->brokers};
+    kio_admin *ka = kio_admin_new(&o, err, sizeof(err));
+    int64_t low = 0, high = 0;
+    KT_ASSERT(ka && !kio_admin_watermarks(ka, e->t_ctl, 0, &low, &high, 10000));
+    kio_admin_free(ka);
+    kio_consumer *kc = kt_env_reader(e, e->t_ctl, 1);
+    int n = 0;
+    int64_t pos = low, deadline = kf_clock_mono_us() + (int64_t)timeout_s * 1000000;
+    while (pos < high && kf_clock_mono_us() < deadline) {
+        kio_msg *m = NULL;
+        kio_consumer_poll(kc, 100, &m);
+        if (!m)
+            continue;
+        pos = m->offset + 1;
+        struct ctl_event ev;
+        int stop = 0;
+        if (!ctl_event_decode(m->value.ptr, m->value.len, &ev, err, sizeof(err))) {
+            n++;
+            stop = cb(opaque, &ev, m->offset, m->timestamp_ms);
+        }
+        kio_msg_free(m);
+        if (stop)
+            break;
+    }
+    kio_consumer_free(kc);
+    return n;
+}

@@ -1,0 +1,95 @@
+/**
+ * @file kt_e2e.h
+ * @brief End-to-end fixtures: an isolated fleet on the devstack (its own
+ *        topics, group, model name, temp dir), signed announcements on its
+ *        control topic, real kfleet-worker processes, and a request/response
+ *        ledger that counts lost and duplicate answers.
+ */
+#ifndef KT_E2E_H
+#define KT_E2E_H
+
+#include "common/kio_admin.h"
+#include "common/kio_consumer.h"
+#include "common/kio_producer.h"
+#include "common/objstore.h"
+#include "schema/ctl_event.h"
+#include "tests/lib/kt_proc.h"
+#include "tests/worker/store/kt_fixture.h"
+
+#define KT_MAX_WORKERS 4
+
+struct kt_worker {
+    char id[64];
+    int port;
+    pid_t pid;
+    char log[300];
+};
+
+struct kt_answer {
+    int answers;
+    int status;
+    char version[64];
+    char worker[64];
+};
+
+struct kt_env {
+    const char *brokers, *worker_bin;
+    char sfx[64], t_req[128], t_resp[128], t_dlq[128], t_ctl[128], group[128], model[64];
+    char *dir;
+    int partitions;
+    objstore *os;
+    kio_producer *prod;
+    kio_consumer *resp, *ctl;
+    struct crypto_ed25519_key trusted, stranger;
+    char trusted_pub[300];
+    struct kt_worker workers[KT_MAX_WORKERS];
+    /* the ledger: request i has id "q<i>" */
+    struct kt_answer *answers;
+    int n_sent, cap;
+};
+
+/** @brief Topics, keys, object store and clients for one test; @p tag names them. */
+void kt_env_init(struct kt_env *e, const char *tag, const char *worker_bin, int partitions);
+void kt_env_fini(struct kt_env *e);
+
+/** @brief A fixture version of the env's model (signed by the trusted key unless @p key). */
+void kt_env_version(struct kt_env *e, const char *version, uint64_t seed, float golden_skew,
+                    const struct crypto_ed25519_key *key, struct kt_version *out);
+/** @brief The spec kt_env_version builds from (to build, alter and publish by hand). */
+struct kt_spec kt_env_spec(const struct kt_env *e, const char *version, uint64_t seed);
+/** @brief A consumer assigned to every partition of @p topic from the beginning. */
+kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts);
+/** @brief The same with another input width (requests carry 8 columns). */
+void kt_env_version_w(struct kt_env *e, const char *version, uint64_t seed, uint32_t input_width,
+                      struct kt_version *out);
+/** @brief Announce @p v with @p st (NULL: default rolling) signed by @p signer (NULL: unsigned). */
+void kt_env_announce(struct kt_env *e, const struct kt_version *v, uint64_t seq,
+                     const struct ctl_strategy *st, const struct crypto_ed25519_key *signer);
+/** @brief Append a rollout.command (signed by @p signer, or unsigned when NULL). */
+void kt_env_command(struct kt_env *e, enum ctl_action action, const char *version,
+                    const struct crypto_ed25519_key *signer);
+
+/** @brief Start worker @p i (id "w<i>") with extra "-X" properties (NULL-terminated). */
+void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra);
+/** @brief Signal worker @p i; wait for it; returns its exit code (128+sig if killed). */
+int kt_env_worker_stop(struct kt_env *e, int i, int sig);
+/** @brief Wait until every worker in [0, n) reports @p version active (in /status). */
+bool kt_env_wait_active(struct kt_env *e, int n, const char *version, int timeout_s);
+
+/** @brief Send @p n requests round-robin over the partitions (ids continue the ledger). */
+void kt_env_send(struct kt_env *e, int n);
+/** @brief Read responses until [from, to) are all answered or @p timeout_s; returns missing. */
+int kt_env_collect(struct kt_env *e, int from, int to, int timeout_s);
+/** @brief Duplicate answers in [from, to). */
+int kt_env_duplicates(const struct kt_env *e, int from, int to);
+
+/**
+ * @brief Read the control topic from the start; call @p cb for each decoded
+ *        event with its offset (cb returns non-zero to stop). @returns events read.
+ */
+int kt_env_control_scan(struct kt_env *e,
+                        int (*cb)(void *opaque, const struct ctl_event *ev, int64_t offset,
+                                  int64_t ts_ms),
+                        void *opaque, int timeout_s);
+
+#endif

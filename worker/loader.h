@@ -1,0 +1,115 @@
+/**
+ * @file loader.h
+ * @brief From a verified store_version to a loaded, warmed-up, golden-checked
+ *        slot_version ready for slot_activate()/slot_stage() (ARCHITECTURE §3,
+ *        §4 "Swap modes").
+ *
+ * loader_load() builds the kern_model from the manifest's architecture and
+ * tensor table, pointing into the weights blob (no copy), loads it on the
+ * backend, runs one warm-up batch, then runs the golden inputs and compares
+ * the outputs with the manifest's golden outputs under its atol/rtol
+ * (|got - want| <= atol + rtol·|want|, manifest_golden_check). Stages of a
+ * failure (enum ctl_stage, for rollout.failed):
+ *
+ *  | step                                                  | error            | stage    |
+ *  |-------------------------------------------------------|------------------|----------|
+ *  | the manifest does not map onto a kern_model (widths   | -EPROTO          | load     |
+ *  |   above KERN_MAX_WIDTH, too many layers, a version    | -ENAMETOOLONG    |          |
+ *  |   name longer than slot_version holds)                |                  |          |
+ *  | a dtype the backend cannot run                        | -ENOTSUP         | load     |
+ *  | kern_weights_load: out of (device) memory, device     | -ENOMEM, -EIO    | load     |
+ *  | the warm-up batch fails                               | -EIO             | warmup   |
+ *  | a golden batch fails                                  | -EIO             | validate |
+ *  | a golden output is out of tolerance (errstr names the | -EBADMSG         | validate |
+ *  |   worst element: row, column, got, want, tolerance)   |                  |          |
+ *
+ * On any failure the new weights are freed before returning: the version
+ * being served is untouched.
+ *
+ * @locality a fetch/load thread. The backend may be running the current
+ *           version's batches on the inference thread at the same time
+ *           (in-place swap): kern_weights handles are independent.
+ */
+#ifndef KF_WORKER_LOADER_H
+#define KF_WORKER_LOADER_H
+
+#include "kernels/kern_backend.h"
+#include "schema/ctl_event.h"
+#include "worker/slot.h"
+#include "worker/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** @brief Where loader_load's time went, in microseconds. */
+struct loader_timings {
+    uint64_t load_us;     /**< kern_weights_load (host → device copy, buffers) */
+    uint64_t warmup_us;   /**< one batch of min(max_rows, golden rows) rows */
+    uint64_t validate_us; /**< every golden row, in batches of max_rows, and the comparison */
+};
+
+/**
+ * @brief Load @p sv on @p be and check its golden vectors.
+ * @param be        the worker's backend (borrowed; must outlive the version)
+ * @param sv        borrowed for the call; its blob may be freed as soon as
+ *                  this returns (the weights are copied)
+ * @param max_rows  the largest batch the version will run, 1..KERN_MAX_ROWS
+ * @param out       receives a new slot_version on success: version,
+ *                  manifest_sha256, seq, widths, weight_bytes
+ *                  (kern_weights_size), impl (the loaded weights; see
+ *                  loader_weights) and destroy (frees the weights and the
+ *                  slot_version itself). Hand it to the slot (steals) or
+ *                  free it with loader_version_free().
+ * @param timings   optional out
+ * @param failed_stage  receives the stage on failure (may be NULL)
+ * @returns 0; -EINVAL bad argument (stage load); others as in the table above
+ */
+int loader_load(struct kern_backend *be, const struct store_version *sv, uint32_t max_rows,
+                struct slot_version **out, struct loader_timings *timings,
+                enum ctl_stage *failed_stage, char *errstr, size_t errstr_size);
+
+/**
+ * @brief The loaded weights of a slot_version made by loader_load (borrowed,
+ *        valid until the version is destroyed), for kern_run/kern_forward on
+ *        the version's inference thread. NULL for a version of another origin.
+ */
+struct kern_weights *loader_weights(const struct slot_version *v);
+
+/** @brief Destroy a version that was never handed to a slot. NULL is a no-op. */
+void loader_version_free(struct slot_version *v);
+
+/**
+ * @brief Describe @p sv's network as a kern_model pointing into its blob.
+ * @param layers  receives a new array the model points to (free())
+ * @returns 0; -EPROTO the manifest does not fit kern_model's limits (errstr
+ *          says why); -ENOMEM
+ */
+int loader_model(const struct store_version *sv, struct kern_model *km, struct kern_layer **layers,
+                 char *errstr, size_t errstr_size);
+
+/** Device memory kept free beyond the new weights for an in-place swap: the larger of
+ *  this and 1/16 of the new version's size (cuBLAS workspace, fragmentation). */
+#define LOADER_INPLACE_MARGIN (256ull << 20)
+
+/**
+ * @brief Whether @p sv can be loaded beside the current version(s) (swap mode
+ *        `auto`: in-place if it fits, else hand-off).
+ *
+ * Device backends (kern_backend_supports KERN_CAP_DEVICE_MEMORY): fits when
+ * the device's free memory >= need + max(LOADER_INPLACE_MARGIN, need/16).
+ * Host backends (ref): fits when @p budget_bytes is 0 (unlimited) or
+ * @p resident_bytes + need <= @p budget_bytes.
+ *
+ * @param budget_bytes    the worker's configured memory budget for the ref backend
+ * @param resident_bytes  bytes held by resident versions now (slot_resident_bytes summed)
+ * @param fits            receives the answer
+ * @param need_bytes      optional out: kern_weights_size for @p max_rows
+ * @returns 0; -EPROTO, -ENOMEM (the manifest does not map onto a model);
+ *          -EINVAL bad argument; -EIO (device memory query failed)
+ */
+int loader_fits_inplace(struct kern_backend *be, const struct store_version *sv, uint32_t max_rows,
+                        uint64_t budget_bytes, uint64_t resident_bytes, bool *fits,
+                        uint64_t *need_bytes, char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,60 @@
+#include "worker/worker_conf.h"
+
+#include "common/kf_conf.h"
+
+/* Defaults match ops/devstack, so a worker started on a developer's machine
+ * needs no flags at all. */
+const struct kf_prop worker_props[] = {
+    {"brokers", KF_PROP_STR, "127.0.0.1:19092", 0, 0, NULL, "Kafka bootstrap servers"},
+    {"group.id", KF_PROP_STR, "kfleet-workers", 0, 0, NULL,
+     "consumer group of the request topic (one per fleet)"},
+    {"worker.id", KF_PROP_STR, NULL, 0, 0, NULL,
+     "this worker's name in the control log and responses (default: host-pid)"},
+    {"topic.requests", KF_PROP_STR, "kfleet.requests", 0, 0, NULL, "requests topic"},
+    {"topic.responses", KF_PROP_STR, "kfleet.responses", 0, 0, NULL,
+     "default responses topic (a request may name its own reply_to)"},
+    {"topic.dlq", KF_PROP_STR, "kfleet.requests.dlq", 0, 0, NULL,
+     "dead-letter topic for undecodable or invalid requests"},
+    {"topic.control", KF_PROP_STR, "kfleet.control", 0, 0, NULL, "control topic (1 partition)"},
+    {"models", KF_PROP_STR, "*", 0, 0, NULL,
+     "comma-separated models to serve; * = every model published on the control topic"},
+    {"backend", KF_PROP_ENUM, "auto", 0, 0, "auto|ref|cuda",
+     "inference backend: cuda when a GPU is present, else the plain-C reference"},
+    {"ref.threads", KF_PROP_INT, "0", 0, 256, NULL,
+     "threads of the reference backend (0 = one per core)"},
+    {"max_batch_rows", KF_PROP_INT, "256", 1, 65536, NULL, "most rows in one batch"},
+    {"max_delay_us", KF_PROP_INT, "2000", 0, 1000000, NULL,
+     "under load, how long a partial batch may wait to fill (never when idle)"},
+    {"limits.max_rows", KF_PROP_INT, "4096", 1, 65536, NULL, "most rows in one request"},
+    {"limits.max_cols", KF_PROP_INT, "65536", 1, 65536, NULL, "most columns in one request"},
+    {"limits.max_bytes", KF_PROP_INT, "64M", 1, 1073741824, NULL,
+     "most bytes of tensor data in one request"},
+    {"store.url", KF_PROP_STR, "s3://kfleet", 0, 0, NULL,
+     "model store: s3://BUCKET (libs3) or file:///DIR (same layout on disk)"},
+    {"s3.endpoint", KF_PROP_STR, "127.0.0.1:19000", 0, 0, NULL, "S3 host:port"},
+    {"s3.access_key", KF_PROP_STR, "kfleet", 0, 0, NULL, "S3 access key id"},
+    {"s3.secret_key", KF_PROP_STR, "kfleet-devstack-secret", 0, 0, NULL, "S3 secret key"},
+    {"s3.https", KF_PROP_BOOL, "false", 0, 0, NULL, "talk to S3 over https"},
+    {"s3.region", KF_PROP_STR, "us-east-1", 0, 0, NULL, "S3 region (SigV4 only)"},
+    {"fetch.parallel", KF_PROP_INT, "4", 1, 64, NULL, "parallel chunk downloads"},
+    {"fetch.deadline_ms", KF_PROP_INT, "120000", 1000, 86400000, NULL,
+     "give up fetching a version after this long (retries with back-off until then)"},
+    {"cache.dir", KF_PROP_STR, "kfleet-cache", 0, 0, NULL,
+     "local content-addressed chunk cache (cache.dir/sha256/<hex>)"},
+    {"cache.keep_versions", KF_PROP_INT, "3", 1, 100, NULL,
+     "versions per model whose chunks the cache keeps (for rollback and restart)"},
+    {"trusted_keys", KF_PROP_STR, NULL, 0, 0, NULL,
+     "file of trusted Ed25519 public keys (publish-model keygen's .pub lines)"},
+    {"swap_mode", KF_PROP_ENUM, "auto", 0, 0, "auto|inplace|handoff",
+     "how to swap: beside the old weights, or leaving the group; auto picks by memory"},
+    {"rollout.swap_delay_ms", KF_PROP_INT, "0", 0, 3600000, NULL,
+     "wait this long between a granted claim and the swap (drills: lease expiry, kill tests)"},
+    {"memory_budget", KF_PROP_INT, "0", 0, 1099511627776.0, NULL,
+     "reference backend: bytes of weights that may be resident (0 = unlimited); "
+     "lets auto swap mode pick handoff without a GPU"},
+    {"http.bind", KF_PROP_STR, "127.0.0.1", 0, 0, NULL, "address of /metrics, /healthz, ..."},
+    {"http.port", KF_PROP_INT, "9400", 0, 65535, NULL, "port of the HTTP endpoints (0 = any)"},
+    {"log_level", KF_PROP_ENUM, "info", 0, 0, "err|warn|info|debug", "log verbosity"},
+};
+
+const size_t worker_props_count = sizeof(worker_props) / sizeof(worker_props[0]);
