@@ -46,12 +46,35 @@ static void push_v2(void)
     snprintf(weights, sizeof(weights), "%s/v2.safetensors", env.dir);
     snprintf(key, sizeof(key), "%s/trusted.key", env.dir);
     snprintf(log, sizeof(log), "%s/publish.log", env.dir);
-    char *mk[] = {(char *)make_model_bin, "-o", weights, "--input", "8", "--layers", "16,4",
-                  "--act", "relu", "--softmax", "--seed", "2", NULL};
+    char *mk[] = {(char *)make_model_bin,
+                  "-o",
+                  weights,
+                  "--input",
+                  "8",
+                  "--layers",
+                  "16,4",
+                  "--act",
+                  "relu",
+                  "--softmax",
+                  "--seed",
+                  "2",
+                  NULL};
     KT_ASSERT_INT_EQ(kt_run(mk, NULL, 60), 0);
-    char *push[] = {(char *)publish_bin, "push", "-b", (char *)env.brokers, "--control-topic",
-                    env.t_ctl, "--model", env.model, "--version", "v2", "--weights", weights,
-                    "--key", key, NULL};
+    char *push[] = {(char *)publish_bin,
+                    "push",
+                    "-b",
+                    (char *)env.brokers,
+                    "--control-topic",
+                    env.t_ctl,
+                    "--model",
+                    env.model,
+                    "--version",
+                    "v2",
+                    "--weights",
+                    weights,
+                    "--key",
+                    key,
+                    NULL};
     KT_ASSERT_MSG(kt_run(push, log, 120) == 0, "publish-model push failed; see %s", log);
 }
 static kio_producer *prod;
