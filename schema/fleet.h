@@ -186,6 +186,26 @@ const char *fleet_worker_version(const fleet_state *fs, const char *worker, cons
 /** @brief Whether the log considers @p worker live (it appeared and has not left). */
 bool fleet_worker_live(const fleet_state *fs, const char *worker);
 
+/** @brief One worker as the log knows it (borrowed strings). */
+struct fleet_worker_info {
+    const char *id, *host, *backend, *device;
+    bool live;            /**< joined and not left */
+    uint64_t free_memory; /**< device bytes free at its last worker.joined */
+    int64_t last_offset;  /**< offset of the last event that named it */
+    size_t n_models;      /**< fleet_worker_model_at() indexes */
+};
+
+size_t fleet_worker_count(const fleet_state *fs);
+/** @returns 0, -ENOENT @p i out of range. Order: first appearance in the log. */
+int fleet_worker_at(const fleet_state *fs, size_t i, struct fleet_worker_info *out);
+/**
+ * @brief Model @p j of worker @p i and the version it runs ("" = it serves the
+ *        model, nothing loaded yet).
+ * @returns 0, -ENOENT out of range
+ */
+int fleet_worker_model_at(const fleet_state *fs, size_t i, size_t j, const char **model,
+                          const char **version);
+
 enum fleet_action {
     FLEET_ACT_NONE = 0, /**< nothing to do: already on the version, or no target */
     FLEET_ACT_LOAD,     /**< nothing loaded yet: load the version, no claim (adds capacity) */

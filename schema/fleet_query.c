@@ -48,6 +48,39 @@ int fleet_model_at(const fleet_state *fs, size_t i, struct fleet_model_info *out
     return 0;
 }
 
+size_t fleet_worker_count(const fleet_state *fs)
+{
+    return fs ? fs->n_workers : 0;
+}
+
+int fleet_worker_at(const fleet_state *fs, size_t i, struct fleet_worker_info *out)
+{
+    if (!fs || !out || i >= fs->n_workers)
+        return -ENOENT;
+    const struct fleet_worker *w = &fs->workers[i];
+    *out = (struct fleet_worker_info){.id = w->id,
+                                      .host = w->host,
+                                      .backend = w->backend,
+                                      .device = w->device,
+                                      .live = w->live,
+                                      .free_memory = w->free_memory,
+                                      .last_offset = w->last_offset,
+                                      .n_models = w->n_models};
+    return 0;
+}
+
+int fleet_worker_model_at(const fleet_state *fs, size_t i, size_t j, const char **model,
+                          const char **version)
+{
+    if (!fs || i >= fs->n_workers || j >= fs->workers[i].n_models)
+        return -ENOENT;
+    if (model)
+        *model = fs->workers[i].models[j].model;
+    if (version)
+        *version = fs->workers[i].models[j].version;
+    return 0;
+}
+
 int fleet_version_get(const fleet_state *fs, const char *model, const char *version,
                       struct fleet_version_info *out)
 {

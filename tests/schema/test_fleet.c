@@ -515,6 +515,20 @@ static void test_lease_expiry(void)
     ft_left(&T, "w4");
     KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_COMPLETE);
     KT_ASSERT(!fleet_worker_live(T.fs, "w4"));
+    /* the enumeration kfleetctl status prints */
+    KT_ASSERT_INT_EQ(fleet_worker_count(T.fs), 4);
+    struct fleet_worker_info wi;
+    KT_ASSERT_INT_EQ(fleet_worker_at(T.fs, 0, &wi), 0);
+    KT_ASSERT_STR_EQ(wi.id, "w1");
+    KT_ASSERT(wi.live && wi.n_models == 1);
+    const char *mname, *mver;
+    KT_ASSERT_INT_EQ(fleet_worker_model_at(T.fs, 0, 0, &mname, &mver), 0);
+    KT_ASSERT_STR_EQ(mname, M);
+    KT_ASSERT_STR_EQ(mver, "v2");
+    KT_ASSERT_INT_EQ(fleet_worker_model_at(T.fs, 0, 1, &mname, &mver), -ENOENT);
+    KT_ASSERT_INT_EQ(fleet_worker_at(T.fs, 3, &wi), 0);
+    KT_ASSERT(!wi.live);
+    KT_ASSERT_INT_EQ(fleet_worker_at(T.fs, 4, &wi), -ENOENT);
 }
 
 static void test_downgrade_refusal(void)

@@ -1,6 +1,6 @@
 /* Fleet rollouts over the control log, three real workers under load (issue 7).
  *
- *   it_fleet KFLEET_WORKER SCENARIO
+ *   it_fleet KFLEET_WORKER SCENARIO [KFLEETCTL]
  *
  * Scenarios (one meson test each, every one on its own topics and group):
  *   inplace    rolling, max_unavailable=1, in place: 0 lost, 0 unowned time,
@@ -21,6 +21,7 @@
  */
 #include "common/kf_clock.h"
 #include "schema/fleet.h"
+#include "tests/worker/kt_ctl.h"
 #include "tests/worker/kt_e2e.h"
 
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #define WORKERS 3
 
 static struct kt_env env;
+static const char *kfleetctl_bin; /* given: the scenarios that roll back also check kfleetctl */
 
 /* Fold the whole control log with the reducer; check at every prefix that
  * no more than @p k claims are granted and active for the model. */
@@ -214,6 +216,11 @@ static void scenario_bluegreen(void)
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, env.n_sent, 60), 0);
     printf("bluegreen: a signed rollback flipped all %d back to v1; %d requests, 0 lost\n", WORKERS,
            env.n_sent);
+    if (kfleetctl_bin) {
+        kt_ctl_status(&env, kfleetctl_bin, WORKERS, "v1");
+        kt_ctl_trace(&env, kfleetctl_bin);
+        kt_ctl_audit(&env, kfleetctl_bin, "operator: rollback");
+    }
 }
 
 static void scenario_refuse(void)
@@ -360,6 +367,8 @@ static void scenario_canaryfail(void)
     printf("canaryfail: the canary failed its bake (%d error answers from it), the rollout "
            "rolled back, all %d workers run v1; %d requests, 0 lost\n",
            errors, WORKERS, env.n_sent);
+    if (kfleetctl_bin)
+        kt_ctl_audit(&env, kfleetctl_bin, "-> rolled_back");
 }
 
 int main(int argc, char **argv)
@@ -367,6 +376,7 @@ int main(int argc, char **argv)
     if (argc < 3)
         return KF_TEST_HARD_ERROR;
     const char *scenario = argv[2];
+    kfleetctl_bin = argc > 3 ? argv[3] : NULL;
     kt_env_init(&env, scenario, argv[1], 6);
     printf("# %s: topics *.%s, logs in %s\n", scenario, env.sfx, env.dir);
     fflush(stdout);

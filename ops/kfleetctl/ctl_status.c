@@ -1,0 +1,149 @@
+/* kfleetctl status: the reducer's fleet view, the same fold the workers run,
+ * plus what the request group's coordinator says about membership: a worker
+ * the log calls live but the group does not list is not serving (crashed,
+ * stuck, or still joining). */
+#include "ops/kfleetctl/ctl.h"
+
+#include "common/kf_buf.h"
+#include "common/kf_err.h"
+#include "common/kio_admin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool in_group(const struct kio_group *g, const char *worker)
+{
+    for (size_t i = 0; g && i < g->member_count; i++)
+        if (g->members[i].client_id && !strcmp(g->members[i].client_id, worker))
+            return true;
+    return false;
+}
+
+static void print_models(const struct ctl_opts *o, const fleet_state *fs)
+{
+    printf("%-20s %-10s %-14s %-14s %-8s %s\n", "MODEL", "PHASE", "TARGET", "PREVIOUS", "SLOTS",
+           "HOLDERS");
+    for (size_t i = 0; i < fleet_model_count(fs); i++) {
+        struct fleet_model_info mi;
+        fleet_model_at(fs, i, &mi);
+        if (o->model && strcmp(mi.model, o->model))
+            continue;
+        char holders[512] = "";
+        size_t n = 0;
+        for (size_t c = 0; c < mi.n_claims; c++) {
+            const struct fleet_claim *cl = &mi.claims[c];
+            if (!cl->granted || cl->status != FLEET_CLAIM_ACTIVE)
+                continue;
+            n += (size_t)snprintf(holders + n, n < sizeof(holders) ? sizeof(holders) - n : 0,
+                                  "%s%s", n ? "," : "", cl->worker);
+        }
+        char slots[32];
+        snprintf(slots, sizeof(slots), "%zu/%u", mi.active_claims,
+                 mi.strategy ? mi.strategy->max_unavailable : 0);
+        printf("%-20s %-10s %-14s %-14s %-8s %s\n", mi.model, fleet_phase2str(mi.phase),
+               mi.target[0] ? mi.target : "-", mi.previous_good[0] ? mi.previous_good : "-", slots,
+               holders[0] ? holders : "-");
+        if (mi.halt_reason[0])
+            printf("%20s halted: %s\n", "", mi.halt_reason);
+    }
+}
+
+static void print_workers(const struct ctl_opts *o, const fleet_state *fs,
+                          const struct kio_group *g)
+{
+    printf("\n%-24s %-6s %-6s %-10s %-20s %s\n", "WORKER", "LOG", "GROUP", "BACKEND", "DEVICE",
+           "VERSIONS");
+    for (size_t i = 0; i < fleet_worker_count(fs); i++) {
+        struct fleet_worker_info wi;
+        fleet_worker_at(fs, i, &wi);
+        char versions[512] = "";
+        size_t n = 0;
+        bool shown = !o->model;
+        for (size_t j = 0; j < wi.n_models; j++) {
+            const char *model, *version;
+            fleet_worker_model_at(fs, i, j, &model, &version);
+            if (o->model && strcmp(model, o->model))
+                continue;
+            shown = true;
+            n += (size_t)snprintf(versions + n, n < sizeof(versions) ? sizeof(versions) - n : 0,
+                                  "%s%s=%s", n ? " " : "", model, version[0] ? version : "(none)");
+        }
+        if (!shown)
+            continue;
+        printf("%-24s %-6s %-6s %-10s %-20s %s\n", wi.id, wi.live ? "live" : "left",
+               !g                   ? "?"
+               : in_group(g, wi.id) ? "member"
+                                    : "-",
+               wi.backend, wi.device, versions[0] ? versions : "-");
+    }
+    if (g)
+        printf("\ngroup %s: %s, %zu members (%s)\n", g->group_id, g->state, g->member_count,
+               g->assignor[0] ? g->assignor : "no assignor");
+}
+
+static void print_json(const fleet_state *fs, const struct kio_group *g)
+{
+    kf_buf d;
+    kf_buf_init(&d);
+    fleet_state_dump(fs, &d);
+    printf("{\"fleet\":%.*s,\"group\":", (int)d.len, (const char *)d.ptr);
+    kf_buf_fini(&d);
+    if (!g) {
+        printf("null}\n");
+        return;
+    }
+    printf("{\"id\":");
+    ctl_json_str(stdout, g->group_id);
+    printf(",\"state\":");
+    ctl_json_str(stdout, g->state);
+    printf(",\"members\":[");
+    for (size_t i = 0; i < g->member_count; i++) {
+        printf("%s", i ? "," : "");
+        ctl_json_str(stdout, g->members[i].client_id ? g->members[i].client_id : "");
+    }
+    printf("]}}\n");
+}
+
+static int status_once(const struct ctl_opts *o, const crypto_keyring *kr)
+{
+    fleet_state *fs = ctl_fleet_new();
+    if (!fs || ctl_replay(o, kr, fs, NULL, NULL)) {
+        fleet_state_free(fs);
+        return 1;
+    }
+    char err[512] = "";
+    struct kio_opts ko = ctl_kio_opts(o);
+    kio_admin *ka = kio_admin_new(&ko, err, sizeof(err));
+    struct kio_group *g = NULL;
+    int e =
+        ka ? kio_admin_group_describe(ka, o->group, &g, o->timeout_ms, err, sizeof(err)) : -EINVAL;
+    kio_admin_free(ka);
+    if (e) /* the log view stands without it; membership shows as "?" */
+        fprintf(stderr, "kfleetctl: group %s: %s\n", o->group, err[0] ? err : kf_strerror(e));
+    if (o->json) {
+        print_json(fs, g);
+    } else {
+        print_models(o, fs);
+        print_workers(o, fs, g);
+    }
+    kio_group_free(g);
+    fleet_state_free(fs);
+    return 0;
+}
+
+int ctl_cmd_status(const struct ctl_opts *o)
+{
+    crypto_keyring *kr = ctl_keyring(o);
+    if (!kr)
+        return 1;
+    int rc;
+    do {
+        if (o->watch)
+            ctl_watch_clear();
+        rc = status_once(o, kr);
+    } while (o->watch && ctl_watch_sleep(o));
+    crypto_keyring_free(kr);
+    return rc;
+}

@@ -1,0 +1,317 @@
+/* kfleetctl against the devstack's real Kafka (issue 8).
+ *
+ *   it_ctl KFLEETCTL lag|topics|cli
+ *
+ *   lag     a live group member with committed offsets on some partitions and
+ *           not others: `kfleetctl lag --json` agrees with Kafka's own
+ *           ConsumerGroupCommand (run from the devstack's jars) partition by
+ *           partition — committed offset, log-end offset, lag, owning member
+ *   topics  `topics create` makes the four topics with the required settings,
+ *           is idempotent, and refuses an existing control topic with two
+ *           partitions
+ *   cli     usage errors exit 2 with a reason, an unreachable broker exits 1
+ *           with a reason and does not hang, --watch redraws until SIGTERM
+ * (audit, status and trace run after the fleet scenarios: tests/worker/kt_ctl.c.) */
+#include "common/kf_clock.h"
+#include "common/kio_consumer.h"
+#include "tests/common/kio_test_util.h"
+#include "tests/lib/kf_test.h"
+#include "tests/lib/kt_proc.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { PARTITIONS = 4 };
+
+static const char *ctl_bin;
+static char dir[] = "/tmp/kfleet-ctl-XXXXXX";
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    KT_ASSERT_MSG(f, "cannot read %s", path);
+    static char buf[1 << 18];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* Run kfleetctl with @p args; its output in dir/@p name. */
+static int ctl(const char *name, char *const *args, char *path, size_t size)
+{
+    char *argv[32] = {(char *)ctl_bin, "-b", (char *)kt_brokers()};
+    int n = 3;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    snprintf(path, size, "%s/%s", dir, name);
+    unlink(path);
+    return kt_run(argv, path, 60);
+}
+
+/* One row of ConsumerGroupCommand --describe. */
+struct kafka_row {
+    bool seen;
+    char current[32], log_end[32], lag[32], consumer[200];
+};
+
+static void kafka_describe(const char *group, const char *topic, struct kafka_row *rows)
+{
+    char path[300], cp[600];
+    snprintf(path, sizeof(path), "%s/kafka-describe.txt", dir);
+    snprintf(cp, sizeof(cp), "%s", kt_service_env("KFLEET_KAFKA_CLASSPATH"));
+    char *argv[] = {"/usr/bin/env",
+                    "java",
+                    "-Xmx256m",
+                    "-cp",
+                    cp,
+                    "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                    "--bootstrap-server",
+                    (char *)kt_brokers(),
+                    "--describe",
+                    "--group",
+                    (char *)group,
+                    NULL};
+    int rc = kt_run(argv, path, 120);
+    char *text = slurp(path);
+    KT_ASSERT_MSG(rc == 0, "ConsumerGroupCommand exited %d:\n%s", rc, text);
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char g[200], t[200], cur[32], end[32], lag[32], cons[200];
+        int p;
+        if (sscanf(l, "%199s %199s %d %31s %31s %31s %199s", g, t, &p, cur, end, lag, cons) != 7 ||
+            strcmp(g, group) || strcmp(t, topic) || p < 0 || p >= PARTITIONS)
+            continue;
+        struct kafka_row *r = &rows[p];
+        r->seen = true;
+        snprintf(r->current, sizeof(r->current), "%s", cur);
+        snprintf(r->log_end, sizeof(r->log_end), "%s", end);
+        snprintf(r->lag, sizeof(r->lag), "%s", lag);
+        snprintf(r->consumer, sizeof(r->consumer), "%s", cons);
+    }
+    free(text);
+}
+
+static void str_of(json_t *v, char *out, size_t size)
+{
+    if (json_is_integer(v))
+        snprintf(out, size, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v))
+        snprintf(out, size, "%s", json_string_value(v));
+    else
+        snprintf(out, size, "-");
+}
+
+static void scenario_lag(void)
+{
+    char topic[128], group[128], err[512], path[300];
+    kt_unique_name(topic, sizeof(topic), "ctl-lag");
+    kt_unique_name(group, sizeof(group), "ctl-lag-group");
+    kt_topic_create(topic, PARTITIONS, NULL);
+    kt_track_group(group);
+    kt_produce_ids(topic, 0, 400);
+
+    /* A live member that commits 10, 20, 30 on partitions 0-2 and nothing on 3. */
+    const char *const props[] = {"enable.auto.commit", "false", NULL};
+    struct kio_opts o = kt_opts("ctl-lag-member");
+    o.props = props;
+    struct kio_consumer_opts co = {.group_id = group};
+    kio_consumer *kc = kio_consumer_new(&o, &co, err, sizeof(err));
+    KT_ASSERT_MSG(kc, "%s", err);
+    const char *topics[] = {topic};
+    KT_ASSERT_INT_EQ(kio_consumer_subscribe(kc, topics, 1), 0);
+    kio_tplist *as = NULL;
+    for (int i = 0; i < 300 && (!as || as->count < PARTITIONS); i++) {
+        kio_tplist_free(as), as = NULL;
+        kio_msg *m = NULL;
+        kio_consumer_poll(kc, 100, &m);
+        kio_msg_free(m);
+        kio_consumer_assignment(kc, &as);
+    }
+    KT_ASSERT_MSG(as && as->count == PARTITIONS, "the member never got its partitions");
+    kio_tplist_free(as);
+    kio_tplist *offs = kio_tplist_new(3);
+    for (int p = 0; p < 3; p++)
+        kio_tplist_add(offs, topic, p, 10 * (p + 1));
+    KT_ASSERT_INT_EQ(kio_consumer_commit_offsets(kc, offs, false), 0);
+    kio_tplist_free(offs);
+
+    int rc =
+        ctl("lag.json", (char *[]){"lag", "--json", "-G", group, "--requests-topic", topic, NULL},
+            path, sizeof(path));
+    char *text = slurp(path);
+    KT_ASSERT_MSG(rc == 0, "kfleetctl lag exited %d: %s", rc, text);
+    struct kafka_row kafka[PARTITIONS] = {0};
+    kafka_describe(group, topic, kafka);
+
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    KT_ASSERT_MSG(j, "kfleetctl lag --json is not JSON: %s\n%s", jerr.text, text);
+    json_t *parts = json_object_get(j, "partitions");
+    KT_ASSERT_INT_EQ(json_array_size(parts), PARTITIONS);
+    for (size_t i = 0; i < PARTITIONS; i++) {
+        json_t *pj = json_array_get(parts, i);
+        int p = (int)json_integer_value(json_object_get(pj, "partition"));
+        KT_ASSERT_INT_EQ(p, (int)i);
+        char cur[32], end[32], lag[32], member[200];
+        str_of(json_object_get(pj, "committed"), cur, sizeof(cur));
+        str_of(json_object_get(pj, "log_end"), end, sizeof(end));
+        str_of(json_object_get(pj, "lag"), lag, sizeof(lag));
+        str_of(json_object_get(pj, "member"), member, sizeof(member));
+        const struct kafka_row *k = &kafka[p];
+        printf("partition %d: kfleetctl %s/%s lag %s %s | kafka %s/%s lag %s %s\n", p, cur, end,
+               lag, member, k->current, k->log_end, k->lag, k->consumer);
+        KT_ASSERT_MSG(k->seen, "ConsumerGroupCommand did not list partition %d", p);
+        KT_ASSERT_STR_EQ(cur, k->current);
+        KT_ASSERT_STR_EQ(end, k->log_end);
+        KT_ASSERT_STR_EQ(lag, k->lag);
+        KT_ASSERT_STR_EQ(member, k->consumer);
+    }
+    KT_ASSERT_STR_EQ(kafka[3].current, "-"); /* the uncommitted partition, as both show it */
+    json_decref(j);
+    free(text);
+
+    /* The human table has the same columns as Kafka's. */
+    rc = ctl("lag.txt", (char *[]){"lag", "-G", group, "--requests-topic", topic, NULL}, path,
+             sizeof(path));
+    text = slurp(path);
+    KT_ASSERT_INT_EQ(rc, 0);
+    KT_ASSERT(strstr(text, "CURRENT-OFFSET") && strstr(text, "LOG-END-OFFSET") &&
+              strstr(text, "CONSUMER-ID") && strstr(text, "ctl-lag-member"));
+    free(text);
+    kio_consumer_close(kc, 10000);
+    kio_consumer_free(kc);
+}
+
+static void scenario_topics(void)
+{
+    char base[128], names[4][160], path[300];
+    kt_unique_name(base, sizeof(base), "ctl-topics");
+    const char *kinds[] = {"req", "resp", "dlq", "ctl"};
+    for (int i = 0; i < 4; i++)
+        snprintf(names[i], sizeof(names[i]), "%s.%s", base, kinds[i]);
+    char *args[] = {"--requests-topic",
+                    names[0],
+                    "--responses-topic",
+                    names[1],
+                    "--dlq-topic",
+                    names[2],
+                    "--control-topic",
+                    names[3],
+                    "topics",
+                    "create",
+                    "--partitions",
+                    "6",
+                    NULL};
+    for (int round = 0; round < 2; round++) { /* the second: everything exists already */
+        int rc = ctl("topics.txt", args, path, sizeof(path));
+        char *text = slurp(path);
+        KT_ASSERT_MSG(rc == 0, "topics create (round %d) exited %d: %s", round, rc, text);
+        free(text);
+    }
+    char err[512], v[64];
+    KT_ASSERT_INT_EQ(kio_admin_topic_partitions(kt_admin(), names[0], 10000, err, sizeof(err)), 6);
+    KT_ASSERT_INT_EQ(kio_admin_topic_partitions(kt_admin(), names[1], 10000, err, sizeof(err)), 6);
+    KT_ASSERT_INT_EQ(kio_admin_topic_partitions(kt_admin(), names[3], 10000, err, sizeof(err)), 1);
+    KT_ASSERT_INT_EQ(kio_admin_topic_config(kt_admin(), names[3], "retention.ms", v, sizeof(v),
+                                            10000, err, sizeof(err)),
+                     0);
+    KT_ASSERT_STR_EQ(v, "-1");
+    KT_ASSERT_INT_EQ(kio_admin_topic_config(kt_admin(), names[3], "message.timestamp.type", v,
+                                            sizeof(v), 10000, err, sizeof(err)),
+                     0);
+    KT_ASSERT_STR_EQ(v, "LogAppendTime");
+
+    /* A control topic someone made with two partitions would break the total order. */
+    char bad[160];
+    snprintf(bad, sizeof(bad), "%s.badctl", base);
+    kt_topic_create(bad, 2, NULL);
+    args[7] = bad;
+    int rc = ctl("topics-bad.txt", args, path, sizeof(path));
+    char *text = slurp(path);
+    KT_ASSERT_MSG(rc == 1 && strstr(text, "must have exactly 1"),
+                  "a two-partition control topic: exit %d, %s", rc, text);
+    printf("topics create: made, idempotent, refuses a bad control topic: %s", text);
+    free(text);
+}
+
+static void expect(const char *name, char *const *args, int want_rc, const char *want_text)
+{
+    char path[300];
+    int64_t t0 = kf_clock_mono_us();
+    int rc = ctl(name, args, path, sizeof(path));
+    char *text = slurp(path);
+    KT_ASSERT_MSG(rc == want_rc && strstr(text, want_text),
+                  "%s: exit %d (want %d), output lacks '%s':\n%s", name, rc, want_rc, want_text,
+                  text);
+    printf("%-12s exit %d after %.1f s: %s", name, rc, (kf_clock_mono_us() - t0) / 1e6, text);
+    free(text);
+}
+
+static void scenario_cli(void)
+{
+    expect("help", (char *[]){"-h", NULL}, 0, "Usage: kfleetctl");
+    expect("nocmd", (char *[]){NULL}, 2, "Usage");
+    expect("unknown", (char *[]){"frobnicate", NULL}, 2, "unknown command 'frobnicate'");
+    expect("badfrom", (char *[]){"audit", "--from", "yesterday", NULL}, 2, "--from wants");
+    expect("badpart", (char *[]){"trace", "--partition", "-3", "--offset", "1", NULL}, 2,
+           "--partition wants");
+    expect("notrace", (char *[]){"trace", NULL}, 2, "needs --partition");
+    expect("badX", (char *[]){"-X", "novalue", "lag", NULL}, 2, "-X wants KEY=VALUE");
+    expect("badkeys", (char *[]){"-K", "/nonexistent.pub", "audit", NULL}, 1, "trusted keys");
+    expect("notopic", (char *[]){"--control-topic", "no.such.topic.kfleet", "audit", NULL}, 1,
+           "no.such.topic.kfleet");
+    /* Nothing listens on port 9: a reason, exit 1, within the round-trip bound. */
+    char *down[] = {(char *)ctl_bin, "-b", "127.0.0.1:9", "--timeout-ms", "2000", "lag", NULL};
+    char path[300];
+    snprintf(path, sizeof(path), "%s/down.txt", dir);
+    int rc = kt_run(down, path, 60);
+    char *text = slurp(path);
+    KT_ASSERT_MSG(rc == 1 && strstr(text, "kfleetctl: "), "unreachable broker: exit %d, %s", rc,
+                  text);
+    printf("unreachable  exit 1: %s", text);
+    free(text);
+
+    /* --watch redraws until SIGTERM, then exits 0. */
+    snprintf(path, sizeof(path), "%s/watch.txt", dir);
+    char *watch[] = {
+        (char *)ctl_bin, "-b", (char *)kt_brokers(), "lag", "--watch", "--interval", "1", NULL};
+    pid_t pid = kt_spawn(watch, path);
+    int tables = 0;
+    for (int i = 0; i < 300 && tables < 2; i++) {
+        kf_sleep_ms(100);
+        text = slurp(path);
+        tables = 0;
+        for (const char *p = text; (p = strstr(p, "LOG-END-OFFSET")); p++)
+            tables++;
+        free(text);
+    }
+    kill(pid, SIGTERM);
+    rc = kt_wait(pid, 20);
+    KT_ASSERT_MSG(tables >= 2 && rc == 0, "--watch: %d tables, exit %d after SIGTERM", tables, rc);
+    printf("watch        %d tables, exit 0 on SIGTERM\n", tables);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return KF_TEST_HARD_ERROR;
+    ctl_bin = argv[1];
+    kt_brokers(); /* skips (77) or fails (99) without the devstack */
+    KT_ASSERT(mkdtemp(dir));
+    if (!strcmp(argv[2], "lag"))
+        scenario_lag();
+    else if (!strcmp(argv[2], "topics"))
+        scenario_topics();
+    else if (!strcmp(argv[2], "cli"))
+        scenario_cli();
+    else
+        return KF_TEST_HARD_ERROR;
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    KT_ASSERT_INT_EQ(system(cmd), 0);
+    return 0;
+}
