@@ -352,7 +352,7 @@ static int list_dir(const char *root, const char *rel, const char *prefix, struc
         n++;
     }
     closedir(d);
-    if (!err)
+    if (!err && n) /* qsort's base may not be NULL, even for 0 elements */
         qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n && !err; i++) {
         char key[PATH_MAX], full[PATH_MAX * 2];

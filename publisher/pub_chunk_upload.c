@@ -181,7 +181,8 @@ int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const ui
     /* Distinct digests, each at its first position in the blob. */
     for (size_t i = 0; i < n; i++)
         order[i] = i;
-    qsort_r(order, n, sizeof(*order), cmp_digest, (void *)c);
+    if (n)
+        qsort_r(order, n, sizeof(*order), cmp_digest, (void *)c);
     for (size_t i = 0; i < n; i++)
         if (!i || strcmp(c[order[i]].sha256, c[order[i - 1]].sha256))
             uniq[n_uniq++] = order[i];
@@ -197,7 +198,8 @@ int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const ui
         if (!state[k])
             missing[n_missing++] = uniq[k];
     /* In blob order: an interrupted push leaves a prefix behind. */
-    qsort(missing, n_missing, sizeof(*missing), cmp_index);
+    if (n_missing)
+        qsort(missing, n_missing, sizeof(*missing), cmp_index);
 
     size_t n_put = n_missing;
     bool die = o->die_after >= 0 && (size_t)o->die_after < n_missing;

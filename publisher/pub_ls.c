@@ -129,7 +129,8 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
         if (!r->rec || r->rec->res.verdict != FLEET_APPLIED)
             r->rec = &rec[i];
     }
-    qsort(ls.rows, ls.n, sizeof(*ls.rows), cmp_row);
+    if (ls.n) /* qsort's base may not be NULL */
+        qsort(ls.rows, ls.n, sizeof(*ls.rows), cmp_row);
     FILE *out = pc->out;
     const char *cur = "";
     for (size_t i = 0; i < ls.n; i++) {

@@ -293,7 +293,8 @@ int main(int argc, char **argv)
             break;
     }
     double secs = (double)(kf_clock_mono_us() - t_start) / 1e6;
-    qsort(lat, (size_t)answered, sizeof(*lat), cmp_i64);
+    if (answered)
+        qsort(lat, (size_t)answered, sizeof(*lat), cmp_i64);
     double p50 = answered ? (double)lat[answered / 2] / 1e3 : 0;
     double p99 = answered ? (double)lat[(size_t)((double)answered * 0.99)] / 1e3 : 0;
     printf("sent %ld answered %ld ok %ld error %ld expired %ld missing %ld duplicates %ld "
