@@ -95,10 +95,13 @@ int ctl_bound_parse(const char *s, struct ctl_bound *out);
 bool ctl_bound_within(const struct ctl_opts *o, int64_t offset, int64_t ts_ms);
 /** @brief @p s as a JSON string literal (quotes included). */
 void ctl_json_str(FILE *out, const char *s);
-/** @brief Clear the terminal before a --watch redraw (only on a TTY). */
-void ctl_watch_clear(void);
-/** @brief Sleep interval_s, returning false when SIGINT/SIGTERM asked to stop. */
-bool ctl_watch_sleep(const struct ctl_opts *o);
+/**
+ * @brief Run @p once, and with --watch again every interval_s (the screen
+ *        cleared first on a TTY) until SIGINT/SIGTERM.
+ * @returns the last run's exit status
+ */
+int ctl_watch(const struct ctl_opts *o, int (*once)(const struct ctl_opts *o, void *arg),
+              void *arg);
 
 /* -------------------------------------------------------------- commands */
 

@@ -87,8 +87,9 @@ static void print_json(const struct ctl_opts *o, const struct kio_group *g,
     printf("]}\n");
 }
 
-static int lag_once(const struct ctl_opts *o, kio_admin *ka)
+static int lag_once(const struct ctl_opts *o, void *admin)
 {
+    kio_admin *ka = admin;
     char err[512] = "";
     struct kio_partition_lag *p = NULL;
     size_t n = 0;
@@ -122,12 +123,7 @@ int ctl_cmd_lag(const struct ctl_opts *o)
         fprintf(stderr, "kfleetctl: %s\n", err);
         return 1;
     }
-    int rc;
-    do {
-        if (o->watch)
-            ctl_watch_clear();
-        rc = lag_once(o, ka);
-    } while (o->watch && ctl_watch_sleep(o));
+    int rc = ctl_watch(o, lag_once, ka);
     kio_admin_free(ka);
     return rc;
 }

@@ -73,7 +73,9 @@ int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *
     kio_admin_free(ka);
     if (e) {
         fprintf(stderr, "kfleetctl: control topic %s on %s: %s\n", o->t_control, o->brokers,
-                !ka ? err : e == -ENOENT ? "no such topic" : kf_strerror(e));
+                !ka            ? err
+                : e == -ENOENT ? "no such topic"
+                               : kf_strerror(e));
         return e;
     }
     kio_consumer *kc = kio_consumer_new(&ko, NULL, err, sizeof(err));
@@ -223,7 +225,7 @@ static void on_stop(int sig)
     stop_watch = 1;
 }
 
-void ctl_watch_clear(void)
+static void watch_clear(void)
 {
     if (isatty(STDOUT_FILENO))
         fputs("\033[H\033[2J", stdout);
@@ -231,17 +233,20 @@ void ctl_watch_clear(void)
         fputs("\n", stdout);
 }
 
-bool ctl_watch_sleep(const struct ctl_opts *o)
+int ctl_watch(const struct ctl_opts *o, int (*once)(const struct ctl_opts *o, void *arg), void *arg)
 {
-    static bool installed;
-    if (!installed) {
-        struct sigaction sa = {.sa_handler = on_stop};
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        installed = true;
+    if (!o->watch)
+        return once(o, arg);
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = 0;
+    while (!stop_watch) {
+        watch_clear();
+        rc = once(o, arg);
+        fflush(stdout);
+        for (int i = 0; i < o->interval_s * 10 && !stop_watch; i++)
+            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
     }
-    fflush(stdout);
-    for (int i = 0; i < o->interval_s * 10 && !stop_watch; i++)
-        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-    return !stop_watch;
+    return rc;
 }

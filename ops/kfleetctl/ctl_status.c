@@ -106,8 +106,9 @@ static void print_json(const fleet_state *fs, const struct kio_group *g)
     printf("]}}\n");
 }
 
-static int status_once(const struct ctl_opts *o, const crypto_keyring *kr)
+static int status_once(const struct ctl_opts *o, void *keyring)
 {
+    const crypto_keyring *kr = keyring;
     fleet_state *fs = ctl_fleet_new();
     if (!fs || ctl_replay(o, kr, fs, NULL, NULL)) {
         fleet_state_free(fs);
@@ -138,12 +139,7 @@ int ctl_cmd_status(const struct ctl_opts *o)
     crypto_keyring *kr = ctl_keyring(o);
     if (!kr)
         return 1;
-    int rc;
-    do {
-        if (o->watch)
-            ctl_watch_clear();
-        rc = status_once(o, kr);
-    } while (o->watch && ctl_watch_sleep(o));
+    int rc = ctl_watch(o, status_once, kr);
     crypto_keyring_free(kr);
     return rc;
 }

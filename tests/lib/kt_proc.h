@@ -74,6 +74,26 @@ static inline int kt_wait(pid_t pid, int timeout_s)
     return -1;
 }
 
+/** @brief The whole of a (small) text file, NUL-terminated (free()); a failure is fatal. */
+static inline char *kt_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    KT_ASSERT_MSG(f, "cannot read %s", path);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    KT_ASSERT(buf);
+    for (size_t got; (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+        n += got;
+        if (n + 1 == cap) {
+            buf = realloc(buf, cap *= 2);
+            KT_ASSERT(buf);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
 /** @brief Run @p argv to completion; returns its exit code (see kt_wait). */
 static inline int kt_run(char *const *argv, const char *log_path, int timeout_s)
 {

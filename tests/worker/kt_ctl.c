@@ -26,17 +26,6 @@ static int ctl(struct kt_env *e, const char *bin, const char *out_path, char *co
     return kt_run(argv, out_path, 120);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    KT_ASSERT_MSG(f, "cannot read %s", path);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
-
 /* The line of @p text that contains @p needle (NULL when none), copied into @p line. */
 static bool find_line(const char *text, const char *needle, char *line, size_t size)
 {
@@ -61,7 +50,7 @@ void kt_ctl_audit(struct kt_env *e, const char *bin, const char *rollback_mark)
     char path[400], line[1024];
     snprintf(path, sizeof(path), "%s/audit.txt", e->dir);
     int rc = ctl(e, bin, path, (char *[]){"audit", "--model", e->model, NULL});
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 3, "kfleetctl audit exited %d (3: flagged events); output in %s", rc, path);
     KT_ASSERT_MSG(strstr(text, "model.published") && strstr(text, "rollout.done") &&
                       strstr(text, "worker.joined"),
@@ -78,7 +67,7 @@ void kt_ctl_audit(struct kt_env *e, const char *bin, const char *rollback_mark)
     snprintf(path, sizeof(path), "%s/audit.jsonl", e->dir);
     rc = ctl(e, bin, path, (char *[]){"audit", "--json", NULL});
     KT_ASSERT_INT_EQ(rc, 3);
-    text = slurp(path);
+    text = kt_slurp(path);
     int lines = 0, flagged = 0;
     json_int_t last = -1;
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -109,7 +98,7 @@ void kt_ctl_status(struct kt_env *e, const char *bin, int workers, const char *v
     char path[400], line[1024], want[200];
     snprintf(path, sizeof(path), "%s/status.txt", e->dir);
     int rc = ctl(e, bin, path, (char *[]){"status", "--model", e->model, NULL});
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 0, "kfleetctl status exited %d; see %s", rc, path);
     snprintf(want, sizeof(want), "%s=%s", e->model, version);
     for (int i = 0; i < workers; i++) {
@@ -155,7 +144,7 @@ void kt_ctl_trace(struct kt_env *e, const char *bin)
     char path[400], want[200];
     snprintf(path, sizeof(path), "%s/trace.txt", e->dir);
     int rc = ctl(e, bin, path, (char *[]){"trace", "--partition", part, "--offset", off, NULL});
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 0, "kfleetctl trace exited %d; see %s", rc, path);
     KT_ASSERT_MSG(strstr(text, id), "trace does not show the request's %s; see %s", id, path);
     snprintf(want, sizeof(want), "version %s  worker %s", version, worker);

@@ -29,17 +29,6 @@ enum { PARTITIONS = 4 };
 static const char *ctl_bin;
 static char dir[] = "/tmp/kfleet-ctl-XXXXXX";
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    KT_ASSERT_MSG(f, "cannot read %s", path);
-    static char buf[1 << 18];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
-
 /* Run kfleetctl with @p args; its output in dir/@p name. */
 static int ctl(const char *name, char *const *args, char *path, size_t size)
 {
@@ -77,7 +66,7 @@ static void kafka_describe(const char *group, const char *topic, struct kafka_ro
                     (char *)group,
                     NULL};
     int rc = kt_run(argv, path, 120);
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 0, "ConsumerGroupCommand exited %d:\n%s", rc, text);
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         char g[200], t[200], cur[32], end[32], lag[32], cons[200];
@@ -142,7 +131,7 @@ static void scenario_lag(void)
     int rc =
         ctl("lag.json", (char *[]){"lag", "--json", "-G", group, "--requests-topic", topic, NULL},
             path, sizeof(path));
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 0, "kfleetctl lag exited %d: %s", rc, text);
     struct kafka_row kafka[PARTITIONS] = {0};
     kafka_describe(group, topic, kafka);
@@ -177,7 +166,7 @@ static void scenario_lag(void)
     /* The human table has the same columns as Kafka's. */
     rc = ctl("lag.txt", (char *[]){"lag", "-G", group, "--requests-topic", topic, NULL}, path,
              sizeof(path));
-    text = slurp(path);
+    text = kt_slurp(path);
     KT_ASSERT_INT_EQ(rc, 0);
     KT_ASSERT(strstr(text, "CURRENT-OFFSET") && strstr(text, "LOG-END-OFFSET") &&
               strstr(text, "CONSUMER-ID") && strstr(text, "ctl-lag-member"));
@@ -208,7 +197,7 @@ static void scenario_topics(void)
                     NULL};
     for (int round = 0; round < 2; round++) { /* the second: everything exists already */
         int rc = ctl("topics.txt", args, path, sizeof(path));
-        char *text = slurp(path);
+        char *text = kt_slurp(path);
         KT_ASSERT_MSG(rc == 0, "topics create (round %d) exited %d: %s", round, rc, text);
         free(text);
     }
@@ -231,7 +220,7 @@ static void scenario_topics(void)
     kt_topic_create(bad, 2, NULL);
     args[7] = bad;
     int rc = ctl("topics-bad.txt", args, path, sizeof(path));
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 1 && strstr(text, "must have exactly 1"),
                   "a two-partition control topic: exit %d, %s", rc, text);
     printf("topics create: made, idempotent, refuses a bad control topic: %s", text);
@@ -243,7 +232,7 @@ static void expect(const char *name, char *const *args, int want_rc, const char 
     char path[300];
     int64_t t0 = kf_clock_mono_us();
     int rc = ctl(name, args, path, sizeof(path));
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == want_rc && strstr(text, want_text),
                   "%s: exit %d (want %d), output lacks '%s':\n%s", name, rc, want_rc, want_text,
                   text);
@@ -269,7 +258,7 @@ static void scenario_cli(void)
     char path[300];
     snprintf(path, sizeof(path), "%s/down.txt", dir);
     int rc = kt_run(down, path, 60);
-    char *text = slurp(path);
+    char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 1 && strstr(text, "kfleetctl: "), "unreachable broker: exit %d, %s", rc,
                   text);
     printf("unreachable  exit 1: %s", text);
@@ -283,7 +272,7 @@ static void scenario_cli(void)
     int tables = 0;
     for (int i = 0; i < 300 && tables < 2; i++) {
         kf_sleep_ms(100);
-        text = slurp(path);
+        text = kt_slurp(path);
         tables = 0;
         for (const char *p = text; (p = strstr(p, "LOG-END-OFFSET")); p++)
             tables++;
