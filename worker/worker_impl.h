@@ -93,7 +93,7 @@ struct served_model {
 struct worker_metrics {
     metrics *reg;
     metric_family *requests, *latency, *batch_rows, *dlq, *swaps, *swap_stage, *version_info, *lag,
-        *inflight, *up, *resident, *device_mem;
+        *inflight, *up, *resident, *device_mem, *rollout_phase, *worker_info;
 };
 
 struct worker {

@@ -57,6 +57,15 @@ void worker_metrics_init(struct worker *w)
                                  "Bytes of weights resident per model (active, standby and "
                                  "versions still finishing a batch).",
                                  METRIC_GAUGE, (const char *const[]){"model", NULL}, NULL, 0);
+    /* A state set: 1 for the phase the log gives the model, 0 for the others,
+     * so alerts can say "halted for 5 minutes" without parsing the log. */
+    m->rollout_phase = metrics_family(
+        m->reg, "kfleet_rollout_phase",
+        "1 for the rollout phase of each served model as the control log gives it, 0 otherwise.",
+        METRIC_GAUGE, (const char *const[]){"model", "phase", NULL}, NULL, 0);
+    m->worker_info = metrics_family(
+        m->reg, "kfleet_worker_info", "1, labelled with the worker's id, backend and device.",
+        METRIC_GAUGE, (const char *const[]){"worker", "backend", "device", NULL}, NULL, 0);
     m->device_mem = metrics_family(m->reg, "kfleet_device_memory_bytes",
                                    "Memory of the inference device (host memory for the "
                                    "reference backend), free and total.",
@@ -153,6 +162,19 @@ void worker_status_refresh(struct worker *w)
                    (double)total_bytes);
     }
     metric_set(metrics_series(w->m.up, NULL), ready(w) ? 1 : 0);
+    metric_set(
+        metrics_series(w->m.worker_info, (const char *const[]){w->id, kern_backend_name(w->backend),
+                                                               kern_backend_device(w->backend)}),
+        1);
+    for (size_t i = 0; i < w->n_models; i++) {
+        struct fleet_model_info mi;
+        bool known = !fleet_model_get(w->fleet, w->models[i].name, &mi);
+        for (int p = 0; p < FLEET_PHASE_COUNT; p++)
+            metric_set(metrics_series(w->m.rollout_phase,
+                                      (const char *const[]){w->models[i].name,
+                                                            fleet_phase2str((enum fleet_phase)p)}),
+                       known && mi.phase == (enum fleet_phase)p ? 1 : 0);
+    }
 }
 
 /* Main thread, every few seconds: the group's lag as Kafka computes it
