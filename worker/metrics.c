@@ -234,13 +234,24 @@ static int append_labels(kf_buf *out, const metric_series *s, const char *extra_
     return err ? err : kf_buf_append(out, "}", 1);
 }
 
+/* The shortest decimal that reads back as @p v ("0.0005", not
+ * "0.00050000000000000001"): %.15g when it round-trips, else %.17g. */
+static void format_number(char *buf, size_t size, double v)
+{
+    snprintf(buf, size, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, size, "%.17g", v);
+}
+
 static int append_number(kf_buf *out, double v)
 {
     if (isinf(v))
         return kf_buf_appendf(out, v > 0 ? "+Inf" : "-Inf");
     if (isnan(v))
         return kf_buf_appendf(out, "NaN");
-    return kf_buf_appendf(out, "%.17g", v);
+    char buf[40];
+    format_number(buf, sizeof(buf), v);
+    return kf_buf_appendf(out, "%s", buf);
 }
 
 static int render_series(kf_buf *out, const metric_series *s)
@@ -260,7 +271,7 @@ static int render_series(kf_buf *out, const metric_series *s)
         if (i < f->nbuckets) {
             cumulative +=
                 atomic_load_explicit(&((metric_series *)s)->buckets[i], memory_order_relaxed);
-            snprintf(le, sizeof(le), "%.17g", f->bounds[i]);
+            format_number(le, sizeof(le), f->bounds[i]);
         } else {
             /* +Inf equals the count; read it last so it is never below a bucket. */
             cumulative = atomic_load_explicit(&((metric_series *)s)->count, memory_order_relaxed);

@@ -38,6 +38,15 @@ static void test_counter_gauge_labels(void)
         strstr(text, "kfleet_requests_total{model=\"we\\\"ird\\\\\\n\",status=\"error\"} 1\n"));
     KT_ASSERT(strstr(text, "# TYPE kfleet_up gauge\nkfleet_up 1\n"));
     free(text);
+    /* numbers print as the shortest decimal that reads back exactly */
+    metric_set(metrics_series(up, NULL), 0.1 + 0.2);
+    text = render(m);
+    KT_ASSERT(strstr(text, "kfleet_up 0.30000000000000004\n"));
+    free(text);
+    metric_set(metrics_series(up, NULL), 0.25);
+    text = render(m);
+    KT_ASSERT(strstr(text, "kfleet_up 0.25\n"));
+    free(text);
     metrics_free(m);
 }
 
@@ -55,8 +64,7 @@ static void test_histogram(void)
     char *text = render(m);
     KT_ASSERT(strstr(text, "kfleet_latency_seconds_bucket{model=\"mlp\",le=\"0.001\"} 1\n"));
     KT_ASSERT(strstr(text, "kfleet_latency_seconds_bucket{model=\"mlp\",le=\"0.01\"} 3\n"));
-    KT_ASSERT(strstr(
-        text, "kfleet_latency_seconds_bucket{model=\"mlp\",le=\"0.10000000000000001\"} 3\n"));
+    KT_ASSERT(strstr(text, "kfleet_latency_seconds_bucket{model=\"mlp\",le=\"0.1\"} 3\n"));
     KT_ASSERT(strstr(text, "kfleet_latency_seconds_bucket{model=\"mlp\",le=\"+Inf\"} 4\n"));
     KT_ASSERT(strstr(text, "kfleet_latency_seconds_count{model=\"mlp\"} 4\n"));
     free(text);
