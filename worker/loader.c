@@ -62,7 +62,7 @@ static void describe_mismatch(const struct manifest *m, const float *got, char *
     size_t worst = 0, bad = 0;
     double worst_excess = -HUGE_VAL;
     for (size_t i = 0; i < g->n_outputs; i++) {
-        double want = g->outputs[i], d = fabs((double)got[i] - want);
+        double want = (double)g->outputs[i], d = fabs((double)got[i] - want);
         double excess = isnan(d) ? HUGE_VAL : d - (g->atol + g->rtol * fabs(want));
         if (excess > 0) {
             bad++;
@@ -73,7 +73,7 @@ static void describe_mismatch(const struct manifest *m, const float *got, char *
         }
     }
     size_t ow = (size_t)m->arch.output_width;
-    double want = g->outputs[worst];
+    double want = (double)g->outputs[worst];
     kf_errf(errstr, errstr_size,
             "golden outputs do not match: %zu of %zu values out of tolerance; worst at row %zu "
             "column %zu: got %.9g, want %.9g (|diff| %.3g > atol %.3g + rtol %.3g x |want| = %.3g)",

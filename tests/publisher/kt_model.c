@@ -109,7 +109,7 @@ void kt_model_forward(const char *path, const struct kt_model_spec *s, const flo
     for (uint32_t r = 0; r < rows; r++) {
         uint32_t w_in = s->input_width;
         for (uint32_t i = 0; i < w_in; i++)
-            x[i] = in[(size_t)r * w_in + i];
+            x[i] = (double)in[(size_t)r * w_in + i];
         for (uint32_t l = 0; l < s->n_layers; l++) {
             char wn[32], bn[32];
             snprintf(wn, sizeof(wn), "%u.weight", 2 * l);
@@ -123,7 +123,7 @@ void kt_model_forward(const char *path, const struct kt_model_spec *s, const flo
             for (uint32_t o = 0; o < w_out; o++) {
                 float b;
                 memcpy(&b, B + 4 * (size_t)o, 4);
-                double acc = b;
+                double acc = (double)b;
                 for (uint32_t i = 0; i < w_in; i++) {
                     float w;
                     memcpy(&w, W + 4 * ((size_t)o * w_in + i), 4);

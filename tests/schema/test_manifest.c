@@ -142,7 +142,7 @@ static void test_rules(void)
     expect_invalid(m, -EPROTO, "golden.outputs[2]: not a finite number");
     m = make(), m->golden.atol = -1;
     expect_invalid(m, -EPROTO, "golden.atol: must be a finite number >= 0");
-    m = make(), m->golden.rtol = NAN;
+    m = make(), m->golden.rtol = (double)NAN;
     expect_invalid(m, -EPROTO, "golden.rtol");
 }
 
