@@ -30,13 +30,19 @@ topic() { # name partitions [config...]
 topic "ro.req.$sfx" 6
 topic "ro.resp.$sfx" 6
 topic "ro.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
-pub() { "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "ro.ctl.$sfx"; }
-pub keygen -o "$tmp/k" >/dev/null
+# push (and the operator commands) talk to Kafka and take -b/--control-topic;
+# keygen does not (publish-model refuses options a command does not take: exit 2).
+# The summary goes to stdout; on a failure stderr says why.
+pub() {
+    "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "ro.ctl.$sfx" \
+        2>"$tmp/pub.err" || { cat "$tmp/pub.err" >&2; return 1; }
+}
+"$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
 for v in 1 2; do
     "$build/ops/kfleet-make-model" -o "$tmp/v$v.safetensors" --input 64 --layers 1024,1024,10 \
         --softmax --seed "$v$$" 2>/dev/null
 done
-pub push --model "ro-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key" 2>/dev/null
+pub push --model "ro-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key"
 for i in 0 1 2; do
     port=$((19050 + i))
     "$build/worker/kfleet-worker" -i "ro-w$i" -X topic.requests="ro.req.$sfx" \
@@ -70,7 +76,7 @@ client 20 during >"$tmp/during" &
 cpid=$!
 sleep 4
 pub push --model "ro-$sfx" --version v2 --weights "$tmp/v2.safetensors" --key "$tmp/k.key" \
-    --strategy rolling --max-unavailable 1 2>/dev/null
+    --strategy rolling --max-unavailable 1
 wait $cpid || true
 during=$(cat "$tmp/during")
 sleep 6 # one more lag refresh after the load

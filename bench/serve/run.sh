@@ -29,8 +29,10 @@ topic "bench.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
 
 "$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
 "$build/ops/kfleet-make-model" -o "$tmp/m.safetensors" --input 64 --layers 64,10 --softmax 2>/dev/null
+# the push summary is on stdout (kept out of the table); on a failure stderr says why
 "$build/publisher/publish-model" push -b "$KFLEET_BROKERS" --control-topic "bench.ctl.$sfx" \
-    --model bench --version "v$sfx" --weights "$tmp/m.safetensors" --key "$tmp/k.key" 2>/dev/null
+    --model bench --version "v$sfx" --weights "$tmp/m.safetensors" --key "$tmp/k.key" \
+    >"$tmp/push.out" 2>&1 || { cat "$tmp/push.out" >&2; exit 1; }
 
 port=$((19060 + $$ % 10))
 "$build/worker/kfleet-worker" -b "$KFLEET_BROKERS" -i bench-worker --backend=ref \
