@@ -162,10 +162,6 @@ void worker_status_refresh(struct worker *w)
                    (double)total_bytes);
     }
     metric_set(metrics_series(w->m.up, NULL), ready(w) ? 1 : 0);
-    metric_set(
-        metrics_series(w->m.worker_info, (const char *const[]){w->id, kern_backend_name(w->backend),
-                                                               kern_backend_device(w->backend)}),
-        1);
     for (size_t i = 0; i < w->n_models; i++) {
         struct fleet_model_info mi;
         bool known = !fleet_model_get(w->fleet, w->models[i].name, &mi);
@@ -234,6 +230,11 @@ static int on_status(void *opaque, kf_buf *body, const char **content_type)
 
 int worker_http_start(struct worker *w, char *errstr, size_t errstr_size)
 {
+    /* Constant for the process: set once, before the first scrape can come. */
+    metric_set(
+        metrics_series(w->m.worker_info, (const char *const[]){w->id, kern_backend_name(w->backend),
+                                                               kern_backend_device(w->backend)}),
+        1);
     const struct http_route routes[] = {
         {"/metrics", on_metrics, w},
         {"/healthz", on_healthz, w},

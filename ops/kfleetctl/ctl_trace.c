@@ -184,18 +184,14 @@ static int show_request(const struct ctl_opts *o, char *reply_to, size_t size)
 
 /* Control-log events that explain one answer. */
 struct provenance {
-    const struct answer *a;
     char published[512], loaded[512];
 };
 
-static int on_control(void *opaque, const struct ctl_record *r, const fleet_state *fs)
+static void explain(const struct ctl_record *r, const struct answer *a, struct provenance *p)
 {
-    (void)fs;
-    struct provenance *p = opaque;
-    const struct answer *a = p->a;
     const struct ctl_event *ev = &r->ev;
-    if (r->malformed || strcmp(ev->model, a->model) || strcmp(ev->version, a->version))
-        return 0;
+    if (strcmp(ev->model, a->model) || strcmp(ev->version, a->version))
+        return;
     char ts[40];
     ctl_time_str(r->msg->timestamp_ms, ts, sizeof(ts));
     if (ev->type == CTL_MODEL_PUBLISHED && r->res.verdict == FLEET_APPLIED) {
@@ -213,10 +209,24 @@ static int on_control(void *opaque, const struct ctl_record *r, const fleet_stat
     if (by_worker && (ev->type == CTL_ROLLOUT_DONE || ev->type == CTL_WORKER_JOINED))
         snprintf(p->loaded, sizeof(p->loaded), "%s #%" PRId64 " %s", ctl_type2str(ev->type),
                  r->msg->offset, ts);
+}
+
+/* One pass over the control log explains every answer. */
+struct explained {
+    const struct trace *t;
+    struct provenance p[MAX_ANSWERS];
+};
+
+static int on_control(void *opaque, const struct ctl_record *r, const fleet_state *fs)
+{
+    (void)fs;
+    struct explained *x = opaque;
+    for (size_t i = 0; !r->malformed && i < x->t->n_answers; i++)
+        explain(r, &x->t->answers[i], &x->p[i]);
     return 0;
 }
 
-static void show_answer(const struct ctl_opts *o, const crypto_keyring *kr, const struct answer *a)
+static void show_answer(const struct answer *a, const struct provenance *p)
 {
     char ts[40];
     ctl_time_str(a->ts_ms, ts, sizeof(ts));
@@ -227,16 +237,13 @@ static void show_answer(const struct ctl_opts *o, const crypto_keyring *kr, cons
     if (!a->version[0])
         return;
     printf("         weights: manifest sha256 %s\n", a->sha256[0] ? a->sha256 : "-");
-    struct provenance p = {.a = a};
-    fleet_state *fs = ctl_fleet_new();
-    if (fs && !ctl_replay(o, kr, fs, on_control, &p)) {
-        printf("         %s\n", p.published[0] ? p.published
-                                               : "NOT announced on the control log (no "
-                                                 "accepted model.published for it)");
-        if (p.loaded[0])
-            printf("         %s began running it: %s\n", a->worker, p.loaded);
-    }
-    fleet_state_free(fs);
+    if (!p) /* the control log could not be read; ctl_replay said why */
+        return;
+    printf("         %s\n", p->published[0] ? p->published
+                                            : "NOT announced on the control log (no "
+                                              "accepted model.published for it)");
+    if (p->loaded[0])
+        printf("         %s began running it: %s\n", a->worker, p->loaded);
 }
 
 int ctl_cmd_trace(const struct ctl_opts *o)
@@ -263,8 +270,17 @@ int ctl_cmd_trace(const struct ctl_opts *o)
     if (!e && !t->n_answers)
         printf("answer   none yet on %s or %s\n", reply_to[0] ? reply_to : o->t_responses,
                o->t_dlq);
+    struct explained *x = !e && t->n_answers ? calloc(1, sizeof(*x)) : NULL;
+    fleet_state *fs = x ? ctl_fleet_new() : NULL;
+    bool have = false;
+    if (fs) {
+        x->t = t;
+        have = !ctl_replay(o, kr, fs, on_control, x);
+    }
     for (size_t i = 0; !e && i < t->n_answers; i++)
-        show_answer(o, kr, &t->answers[i]);
+        show_answer(&t->answers[i], have ? &x->p[i] : NULL);
+    fleet_state_free(fs);
+    free(x);
     if (!ka)
         fprintf(stderr, "kfleetctl: %s\n", err);
     free(t);

@@ -32,6 +32,20 @@ struct kio_opts kt_opts(const char *client_id)
     return (struct kio_opts){.brokers = kt_brokers(), .client_id = client_id};
 }
 
+kio_consumer *kt_group_member(const char *group, const char *topic, const char *client_id)
+{
+    static const char *const props[] = {"enable.auto.commit", "false", NULL};
+    struct kio_opts o = kt_opts(client_id);
+    o.props = props;
+    struct kio_consumer_opts co = {.group_id = group};
+    char err[512];
+    kio_consumer *kc = kio_consumer_new(&o, &co, err, sizeof(err));
+    KT_ASSERT_MSG(kc, "%s", err);
+    const char *subscription[] = {topic};
+    KT_ASSERT_INT_EQ(kio_consumer_subscribe(kc, subscription, 1), 0);
+    return kc;
+}
+
 static void cleanup(void)
 {
     char err[512];

@@ -40,4 +40,10 @@ int kt_msg_id(const kio_msg *m);
 /** @brief Common options for a test client (brokers, client id). */
 struct kio_opts kt_opts(const char *client_id);
 
+/**
+ * @brief A member of @p group subscribed to @p topic, with commits under the
+ *        test's control only (enable.auto.commit=false); exits on failure.
+ */
+kio_consumer *kt_group_member(const char *group, const char *topic, const char *client_id);
+
 #endif

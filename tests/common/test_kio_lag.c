@@ -22,14 +22,7 @@ int main(void)
     kt_produce_ids(topic, 0, N);
 
     /* Commits under the test's control only: no auto-commit. */
-    const char *const props[] = {"enable.auto.commit", "false", NULL};
-    struct kio_opts o = kt_opts("kfleet-test-lag");
-    o.props = props;
-    struct kio_consumer_opts co = {.group_id = group};
-    kio_consumer *kc = kio_consumer_new(&o, &co, err, sizeof(err));
-    KT_ASSERT_MSG(kc, "%s", err);
-    const char *topics[] = {topic};
-    KT_ASSERT_INT_EQ(kio_consumer_subscribe(kc, topics, 1), 0);
+    kio_consumer *kc = kt_group_member(group, topic, "kfleet-test-lag");
 
     /* Read everything; store only the first half of each partition. */
     int64_t count[PARTITIONS] = {0}, stored[PARTITIONS] = {0};

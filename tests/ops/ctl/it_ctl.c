@@ -96,7 +96,7 @@ static void str_of(json_t *v, char *out, size_t size)
 
 static void scenario_lag(void)
 {
-    char topic[128], group[128], err[512], path[300];
+    char topic[128], group[128], path[300];
     kt_unique_name(topic, sizeof(topic), "ctl-lag");
     kt_unique_name(group, sizeof(group), "ctl-lag-group");
     kt_topic_create(topic, PARTITIONS, NULL);
@@ -104,14 +104,7 @@ static void scenario_lag(void)
     kt_produce_ids(topic, 0, 400);
 
     /* A live member that commits 10, 20, 30 on partitions 0-2 and nothing on 3. */
-    const char *const props[] = {"enable.auto.commit", "false", NULL};
-    struct kio_opts o = kt_opts("ctl-lag-member");
-    o.props = props;
-    struct kio_consumer_opts co = {.group_id = group};
-    kio_consumer *kc = kio_consumer_new(&o, &co, err, sizeof(err));
-    KT_ASSERT_MSG(kc, "%s", err);
-    const char *topics[] = {topic};
-    KT_ASSERT_INT_EQ(kio_consumer_subscribe(kc, topics, 1), 0);
+    kio_consumer *kc = kt_group_member(group, topic, "ctl-lag-member");
     kio_tplist *as = NULL;
     for (int i = 0; i < 300 && (!as || as->count < PARTITIONS); i++) {
         kio_tplist_free(as), as = NULL;
