@@ -183,8 +183,14 @@ int kio_producer_send(kio_producer *kp, const struct kio_out_msg *m, int flags)
         break;
     }
     if (err) {
-        /* On failure neither the headers nor (with F_FREE) the value were taken. */
-        rd_kafka_headers_destroy(hdrs);
+        /* On failure neither the headers nor (with F_FREE) the value were
+         * taken: librdkafka 2.0.2's produceva() detaches an application's
+         * VTYPE_HEADERS list from the message before destroying it (its
+         * double free, librdkafka #4627, is on the VTYPE_HEADER path, which
+         * kio does not use). rd_kafka_headers_destroy() does not accept NULL:
+         * a message without headers has nothing to free. */
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
         return err;
     }
     atomic_fetch_add(&kp->sent, 1);

@@ -365,6 +365,7 @@ static void handoff_swap(struct worker *w, struct served_model *sm, const char *
              mine ? mine->count : 0);
     int64_t t_leave = kf_clock_mono_us();
     kio_consumer_unsubscribe(w->requests);
+    atomic_store(&w->joined, false);
     wait_unassigned(w, 30000); /* the revoke drained, delivered and committed */
     int64_t t_revoked = kf_clock_mono_us();
     /* The peers' takeover, seen at the coordinator, while the load runs. */
@@ -412,10 +413,13 @@ static void handoff_swap(struct worker *w, struct served_model *sm, const char *
     } else {
         activate(w, sm, v, claim_id, &t, CTL_MODE_HANDOFF);
     }
-    const char *topics[] = {w->topic_requests};
-    kio_consumer_subscribe(w->requests, topics, 1);
-    KF_LOG_I("agent", "%s: rejoined the group after %.1f ms", sm->name,
-             (kf_clock_mono_us() - t_leave) / 1e3);
+    /* Rejoin only with something to serve; otherwise the main loop joins
+     * once a retried load succeeds. */
+    if (agent_can_serve(w) && !serve_join(w))
+        KF_LOG_I("agent", "%s: rejoined the group after %.1f ms", sm->name,
+                 (kf_clock_mono_us() - t_leave) / 1e3);
+    else
+        KF_LOG_W("agent", "%s: nothing loaded after the hand-off; not rejoining yet", sm->name);
     kio_tplist_free(mine);
 }
 
@@ -474,6 +478,21 @@ static void job_collect(struct worker *w, struct served_model *sm)
         return;
     pthread_join(job->thread, NULL);
     sm->job = NULL;
+    if (job->err && job->stage == CTL_STAGE_FETCH && kf_err_is_retriable(job->err)) {
+        /* The object store is unreachable or too slow: not the version's
+         * fault, so no rollout.failed; the plan asks again after a back-off
+         * and the rollout waits for the store. */
+        int64_t max = kf_conf_int(w->conf, "load.retry_max_ms");
+        sm->retry_backoff_ms = sm->retry_backoff_ms ? sm->retry_backoff_ms * 2 : 1000;
+        if (sm->retry_backoff_ms > max)
+            sm->retry_backoff_ms = max;
+        sm->retry_at_us = kf_clock_mono_us() + sm->retry_backoff_ms * 1000;
+        KF_LOG_W("agent", "%s %s: fetch failed (%s); trying again in %" PRId64 " ms", sm->name,
+                 job->version, job->errstr, sm->retry_backoff_ms);
+        free(job);
+        return;
+    }
+    sm->retry_backoff_ms = 0;
     if (job->err) {
         KF_LOG_W("agent", "%s %s refused at stage %s: %s", sm->name, job->version,
                  ctl_stage2str(job->stage), job->errstr);
@@ -501,6 +520,9 @@ static void model_step(struct worker *w, struct served_model *sm)
 {
     job_collect(w, sm);
     bake_check(w, sm);
+    if (sm->retry_at_us && kf_clock_mono_us() < sm->retry_at_us)
+        return; /* a fetch failed for want of the store: wait out the back-off */
+    sm->retry_at_us = 0;
     char active[64], standby[64];
     slot_versions(sm->slot, active, standby);
     struct fleet_plan plan;
@@ -735,6 +757,17 @@ int agent_load_initial(struct worker *w, char *errstr, size_t errstr_size)
     (void)errstr;
     (void)errstr_size;
     return 0;
+}
+
+bool agent_can_serve(struct worker *w)
+{
+    for (size_t i = 0; i < w->n_models; i++) {
+        char active[64], standby[64];
+        slot_versions(w->models[i].slot, active, standby);
+        if (!active[0])
+            return false;
+    }
+    return true;
 }
 
 void agent_stop(struct worker *w)

@@ -17,6 +17,7 @@ struct batcher {
     pthread_mutex_t lock;
     pthread_cond_t wake, idle;
     struct batch_item *head, *tail;
+    struct batch_item *expired; /* taken off the queue unrun: deadline passed */
     size_t queued_rows, running_rows;
     bool stopping, running, last_batch_full;
     /* Batch buffers, grown when a version with wider rows arrives; not on the
@@ -47,10 +48,38 @@ static bool same_pin(const struct batch_item *a, const struct batch_item *b)
 
 /* Under the lock: take items from the head while they share the first one's
  * pin and fit max_batch_rows (a single request larger than that runs alone). */
+static bool expired(const struct batch_item *it, int64_t now_ms)
+{
+    return it->deadline_ms > 0 && it->deadline_ms < now_ms;
+}
+
+/* Under the lock: move every queued item whose deadline has passed to
+ * b->expired. The check runs when a batch is formed, so a request that
+ * waited past its deadline is answered `expired` instead of computed. */
+static void expire_locked(batcher *b)
+{
+    int64_t now = kf_clock_wall_ms();
+    struct batch_item **link = &b->head;
+    b->tail = NULL;
+    while (*link) {
+        struct batch_item *it = *link;
+        if (expired(it, now)) {
+            *link = it->next;
+            b->queued_rows -= it->rows;
+            it->next = b->expired;
+            b->expired = it;
+        } else {
+            b->tail = it;
+            link = &it->next;
+        }
+    }
+}
+
 static size_t take_batch_locked(batcher *b, size_t *rows)
 {
     size_t n = 0;
     *rows = 0;
+    expire_locked(b);
     struct batch_item *first = b->head;
     while (b->head && same_pin(first, b->head) &&
            (n == 0 || *rows + b->head->rows <= b->conf.max_batch_rows)) {
@@ -68,8 +97,21 @@ static size_t take_batch_locked(batcher *b, size_t *rows)
     return n;
 }
 
+static void answer_expired(batcher *b, struct batch_item *list)
+{
+    while (list) {
+        struct batch_item *it = list;
+        list = it->next;
+        it->next = NULL;
+        struct batch_timing t = {.batch_rows = 0};
+        b->conf.done(b->conf.ctx, &it, 1, NULL, 0, NULL, -ETIME, &t);
+    }
+}
+
 static void run_batch(batcher *b, size_t n, size_t rows)
 {
+    if (!n)
+        return;
     struct batch_timing t = {.batch_rows = rows};
     struct slot_version *v = slot_acquire(b->slot, b->items[0]->pin_version);
     int err = v ? 0 : -ENOENT;
@@ -140,10 +182,14 @@ static void *inference_thread(void *arg)
         }
         size_t rows;
         size_t n = take_batch_locked(b, &rows);
+        struct batch_item *late = b->expired;
+        b->expired = NULL;
         b->running_rows = rows;
         b->running = true;
-        b->last_batch_full = rows >= b->conf.max_batch_rows;
+        if (n)
+            b->last_batch_full = rows >= b->conf.max_batch_rows;
         pthread_mutex_unlock(&b->lock);
+        answer_expired(b, late);
         run_batch(b, n, rows);
         pthread_mutex_lock(&b->lock);
         b->running_rows = 0;

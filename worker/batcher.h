@@ -24,6 +24,7 @@ struct batch_item {
     const float *input; /**< rows × width f32, borrowed until done() */
     size_t rows, width;
     const char *pin_version; /**< NULL: the active version */
+    int64_t deadline_ms;     /**< wall-clock epoch ms after which it is not computed; 0: none */
     int64_t enqueued_us;     /**< kf_clock_mono_us() at submit (set by batcher_submit) */
     void *opaque;            /**< the caller's record */
     struct batch_item *next; /**< queue link, owned by the batcher */
@@ -43,7 +44,8 @@ typedef int(batch_run_fn)(void *ctx, struct slot_version *v, const float *in, si
 
 /**
  * @brief A batch finished (err == 0) or could not run (err < 0: no version
- *        loaded -ENOENT, width mismatch -EINVAL, backend error). @p outputs
+ *        loaded -ENOENT, width mismatch -EINVAL, its deadline passed while it
+ *        was queued -ETIME (one item, never computed), backend error). @p outputs
  *        holds the items' rows in order, each output_width wide; borrowed for
  *        the call only. @p v is the version that ran (NULL on -ENOENT);
  *        borrowed for the call only. The callee owns the items after the call.

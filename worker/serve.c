@@ -5,7 +5,12 @@
  * message (response, and DLQ copy for invalid ones). Its offset settles in
  * the offset tracker then, and only a settled prefix of a partition is ever
  * committed: a crash re-delivers what was in flight (at-least-once), a clean
- * stop answers everything before it commits (no duplicates). */
+ * stop answers everything before it commits (no duplicates).
+ *
+ * Every record settles, whatever it says: an answer that cannot be produced
+ * or delivered is replaced by a small error answer on the responses topic
+ * and a DLQ copy carrying the reason (docs/reliability.md). Only the worker's
+ * own faults (a DLQ copy that cannot be written: the broker is gone) stop it. */
 #include "worker/worker_impl.h"
 
 #include "common/kf_clock.h"
@@ -20,6 +25,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One message produced for a record: its delivery report comes back with
+ * this as the opaque, so a failure knows what failed. */
+enum serve_out_kind {
+    OUT_ANSWER, /* the answer (or an error answer) */
+    OUT_DLQ,    /* the dead-letter copy */
+};
+
+struct serve_out {
+    struct serve_rec *r;
+    enum serve_out_kind kind;
+    int err; /* a failed delivery, waiting in w->failed_outs */
+    char errstr[160];
+    struct serve_out *next;
+};
+
 struct serve_rec {
     struct worker *w;
     kio_msg *msg; /* owned; rq borrows from it */
@@ -28,16 +48,21 @@ struct serve_rec {
     int32_t partition;
     int64_t offset;
     int64_t received_us;
+    int64_t rows, bytes;     /* counted in the worker's backpressure totals */
     struct served_model *sm; /* set once the model is known */
     float *input_f32;        /* owned, when the request's dtype is not f32 */
     char pin[CTL_NAME_CAP];  /* the request's version, NUL-terminated, or "" */
     struct batch_item item;
     atomic_int pending; /* messages produced whose delivery report is outstanding */
-    int resend_left;
+    bool reply_default; /* answer on topic.responses, not reply_to */
+    bool answer_failed; /* an answer already failed: error answers go no further */
+    bool dlq_bare;      /* the DLQ copy without the request's bytes (too large) */
 };
 
 static void rec_free(struct serve_rec *r)
 {
+    r->w->inflight_rows -= r->rows;
+    r->w->inflight_bytes -= r->bytes;
     kio_msg_free(r->msg);
     free(r->input_f32);
     free(r);
@@ -53,35 +78,25 @@ static void rec_settle(struct serve_rec *r)
     rec_free(r);
 }
 
+/* A failed delivery: queued for serve_handle_failures(), outside librdkafka's
+ * callback, where producing again may block and poll. */
 static void on_delivery(void *opaque, const struct kio_delivery *dr)
 {
     struct worker *w = opaque;
-    struct serve_rec *r = dr->opaque;
-    if (!r)
+    struct serve_out *o = dr->opaque;
+    if (!o)
         return; /* control events carry no record */
-    if (dr->err) {
-        /* librdkafka already retried for message.timeout.ms. Try once more
-         * from here; if that cannot be queued the record never settles, its
-         * offset is never committed, and the worker stops: the request is
-         * re-delivered to a peer, so nothing is lost. */
-        KF_LOG_W("serve", "delivery to %s failed: %s", dr->topic, dr->errstr);
-        if (r->resend_left-- > 0) {
-            struct kio_out_msg m = {.topic = dr->topic,
-                                    .partition =
-                                        dr->partition >= 0 ? dr->partition : KIO_PARTITION_ANY,
-                                    .key = dr->key,
-                                    .value = (void *)dr->value.ptr,
-                                    .value_len = dr->value.len,
-                                    .opaque = r};
-            if (!kio_producer_send(w->producer, &m, KIO_SEND_COPY))
-                return;
-        }
-        KF_LOG_E("serve", "giving up on partition %d offset %" PRId64 "; stopping", r->partition,
-                 r->offset);
-        atomic_store(&w->fatal, true);
+    if (!dr->err) {
+        rec_settle(o->r);
+        free(o);
         return;
     }
-    rec_settle(r);
+    KF_LOG_W("serve", "partition %d offset %" PRId64 ": delivery to %s failed: %s",
+             o->r->partition, o->r->offset, dr->topic, dr->errstr);
+    o->err = dr->err;
+    snprintf(o->errstr, sizeof(o->errstr), "delivery to %s failed: %s", dr->topic, dr->errstr);
+    o->next = w->failed_outs;
+    w->failed_outs = o;
 }
 
 static const char *status_label(enum resp_status st)
@@ -89,11 +104,34 @@ static const char *status_label(enum resp_status st)
     return resp_status2str(st);
 }
 
-/* Produce one message for @p r (any thread). The record's pending count must
- * already include it. */
-static void produce(struct worker *w, struct serve_rec *r, const char *topic, kf_buf *value,
-                    const struct kio_header *headers, size_t nheaders)
+/* Metric label of a request's model: a model this worker serves, or one
+ * shared value for every other name, so requests cannot grow the series
+ * without bound. */
+#define UNKNOWN_MODEL_LABEL "_unknown"
+
+static const char *model_label(const struct serve_rec *r)
 {
+    return r->sm ? r->model : UNKNOWN_MODEL_LABEL;
+}
+
+static void out_failed(struct worker *w, struct serve_out *o, int err, const char *why);
+
+/* Produce one message for @p o (any thread but inside a delivery callback).
+ * The record's pending count must already include it. */
+static void produce(struct worker *w, struct serve_rec *r, enum serve_out_kind kind,
+                    const char *topic, kf_buf *value, const struct kio_header *headers,
+                    size_t nheaders)
+{
+    struct serve_out *o = calloc(1, sizeof(*o));
+    if (!o) {
+        /* Not produced, so never settled: stop, and a peer re-reads it. */
+        KF_LOG_E("serve", "out of memory producing an answer; stopping");
+        kf_buf_fini(value);
+        atomic_store(&w->fatal, true);
+        return;
+    }
+    o->r = r;
+    o->kind = kind;
     size_t len;
     uint8_t *bytes = kf_buf_steal(value, &len);
     struct kio_out_msg m = {
@@ -104,15 +142,16 @@ static void produce(struct worker *w, struct serve_rec *r, const char *topic, kf
         .value_len = len,
         .headers = headers,
         .header_count = nheaders,
-        .opaque = r,
+        .opaque = o,
     };
     int err = kio_producer_send(w->producer, &m, KIO_SEND_FREE | KIO_SEND_BLOCK);
     if (err) {
         free(bytes);
-        KF_LOG_E("serve", "cannot produce to %s: %s", topic, kf_strerror(err));
-        if (kio_err_is_fatal(err) || err == -ECANCELED)
-            atomic_store(&w->fatal, true);
-        /* Not settled: see on_delivery. */
+        char why[200];
+        snprintf(why, sizeof(why), "cannot produce to %s: %s", topic, kf_strerror(err));
+        KF_LOG_W("serve", "partition %d offset %" PRId64 ": %s", r->partition, r->offset, why);
+        out_failed(w, o, err, why);
+        free(o);
     }
 }
 
@@ -123,24 +162,26 @@ static void send_dlq(struct worker *w, struct serve_rec *r, const char *code, co
     snprintf(off, sizeof(off), "%" PRId64, r->offset);
     struct kio_header h[] = {
         KIO_HEADER_STR("kfleet-error", reason),
+        KIO_HEADER_STR("kfleet-error-code", code),
         KIO_HEADER_STR("kfleet-source-partition", part),
         KIO_HEADER_STR("kfleet-source-offset", off),
         KIO_HEADER_STR("kfleet-worker", w->id),
     };
     kf_buf v;
     kf_buf_init(&v);
-    if (r->msg->value.len && kf_buf_append(&v, r->msg->value.ptr, r->msg->value.len)) {
-        KF_LOG_E("serve", "out of memory for a DLQ copy");
-        return;
+    if (!r->dlq_bare && r->msg->value.len &&
+        kf_buf_append(&v, r->msg->value.ptr, r->msg->value.len)) {
+        KF_LOG_W("serve", "out of memory for a DLQ copy: sending its headers only");
+        r->dlq_bare = true;
     }
     atomic_fetch_add(&w->dlq_count, 1);
     metric_inc(metrics_series(w->m.dlq, (const char *const[]){code}), 1);
-    produce(w, r, w->topic_dlq, &v, h, sizeof(h) / sizeof(h[0]));
+    produce(w, r, OUT_DLQ, w->topic_dlq, &v, h, sizeof(h) / sizeof(h[0]));
 }
 
 static const char *reply_topic(struct worker *w, const struct serve_rec *r, char *buf, size_t size)
 {
-    if (!r->rq.reply_to.len)
+    if (!r->rq.reply_to.len || r->reply_default)
         return w->topic_responses;
     snprintf(buf, size, "%.*s", (int)r->rq.reply_to.len, (const char *)r->rq.reply_to.ptr);
     return buf;
@@ -178,9 +219,11 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
     kf_buf_init(&value);
     int err = resp_encode(&rs, &value);
     if (err) {
-        /* Only a bug or OOM gets here; the record stays unsettled (re-delivered). */
+        /* Only a bug or OOM gets here: the DLQ copy stands in for the answer. */
         KF_LOG_E("serve", "cannot encode a response: %s", kf_strerror(err));
         kf_buf_fini(&value);
+        r->answer_failed = true;
+        send_dlq(w, r, "internal", "the worker could not encode the answer");
         return;
     }
     char part[16], off[24], topic[256];
@@ -194,8 +237,9 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
         KIO_HEADER_STR("kfleet-source-partition", part),
         KIO_HEADER_STR("kfleet-source-offset", off),
     };
-    metric_inc(metrics_series(w->m.requests, (const char *const[]){r->model, v ? v->version : "",
-                                                                   status_label(st)}),
+    metric_inc(metrics_series(w->m.requests,
+                              (const char *const[]){model_label(r), v ? v->version : "",
+                                                    status_label(st)}),
                1);
     if (st == RESP_OK)
         atomic_fetch_add(&w->answered, 1);
@@ -203,7 +247,51 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
         atomic_fetch_add(&w->expired, 1);
     else
         atomic_fetch_add(&w->errors, 1);
-    produce(w, r, reply_topic(w, r, topic, sizeof(topic)), &value, h, sizeof(h) / sizeof(h[0]));
+    produce(w, r, OUT_ANSWER, reply_topic(w, r, topic, sizeof(topic)), &value, h,
+            sizeof(h) / sizeof(h[0]));
+}
+
+/* Message @p o of a record could not be produced or delivered (any thread
+ * but a delivery callback; the record's pending count still includes it).
+ * An answer is replaced by an error answer on topic.responses plus a DLQ copy
+ * with the reason; an error answer that fails as well by the DLQ copy alone;
+ * a DLQ copy too large for the broker by one without the request's bytes.
+ * A DLQ copy that cannot be written at all is the worker's own fault (its
+ * broker is gone for longer than message.timeout.ms): it stops, the record
+ * unsettled, and a peer re-reads it. */
+static void out_failed(struct worker *w, struct serve_out *o, int err, const char *why)
+{
+    struct serve_rec *r = o->r;
+    if (o->kind == OUT_ANSWER) {
+        const char *code = err == -EMSGSIZE ? "too_large" : "delivery_failed";
+        if (!r->answer_failed) {
+            r->answer_failed = true;
+            r->reply_default = true;
+            atomic_fetch_add(&r->pending, 1);
+            send_response(w, r, RESP_ERROR, code, why, NULL, 0, NULL, NULL, 0);
+        }
+        send_dlq(w, r, code, why);
+        return;
+    }
+    if (err == -EMSGSIZE && !r->dlq_bare) {
+        r->dlq_bare = true;
+        send_dlq(w, r, "too_large", why);
+        return;
+    }
+    KF_LOG_E("serve", "partition %d offset %" PRId64 ": cannot dead-letter it (%s); stopping",
+             r->partition, r->offset, why);
+    atomic_store(&w->fatal, true);
+}
+
+/* Main thread, outside librdkafka's callbacks: the failed deliveries. */
+static void handle_failed_outs(struct worker *w)
+{
+    while (w->failed_outs) {
+        struct serve_out *o = w->failed_outs;
+        w->failed_outs = o->next;
+        out_failed(w, o, o->err, o->errstr);
+        free(o);
+    }
 }
 
 /* An invalid request: an error response when it can be addressed (id and
@@ -238,12 +326,20 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
         size_t rows = r->item.rows;
         int64_t queue_us = now - r->item.enqueued_us - (t ? t->compute_us : 0);
         int64_t latency_us = now - r->received_us;
-        if (!err) {
+        if (err == -ETIME) {
+            /* Its deadline passed while it waited: answered, not computed. */
+            metric_inc(metrics_series(w->m.queue_expired, (const char *const[]){r->model}), 1);
+            atomic_store(&r->pending, 1);
+            send_response(w, r, RESP_EXPIRED, "expired", "deadline_ms passed while queued", NULL,
+                          0, NULL, NULL, 0);
+        } else if (!err) {
             const float *out = outputs + row * output_width;
             bool finite = true;
             for (size_t k = 0; k < rows * output_width && finite; k++)
                 finite = isfinite(out[k]);
             agent_health_record(r->sm, latency_us, !finite);
+            metric_inc(metrics_series(w->m.computed_rows, (const char *const[]){r->model}),
+                       (double)rows);
             metric_observe(
                 metrics_series(w->m.latency, (const char *const[]){r->model, v->version}),
                 (double)latency_us / 1e6);
@@ -263,10 +359,11 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
                 snprintf(msg, sizeof(msg), "version %.*s of %s is not resident on this worker",
                          (int)r->rq.version.len, (const char *)r->rq.version.ptr, r->model);
             else
-                snprintf(msg, sizeof(msg), "model %s has no version loaded yet", r->model);
+                snprintf(msg, sizeof(msg), "model %s has no version loaded on this worker yet",
+                         r->model);
             atomic_store(&r->pending, 1);
-            send_response(w, r, RESP_ERROR, r->rq.version.len ? "unknown_version" : "internal", msg,
-                          NULL, 0, NULL, NULL, 0);
+            send_response(w, r, RESP_ERROR, r->rq.version.len ? "unknown_version" : "unavailable",
+                          msg, NULL, 0, NULL, NULL, 0);
         } else {
             /* A backend error: answer, then stop this worker (ARCHITECTURE §6:
              * drain, leave, exit non-zero for the supervisor). */
@@ -325,13 +422,14 @@ static void dispatch(struct worker *w, kio_msg *msg)
     r->partition = msg->partition;
     r->offset = msg->offset;
     r->received_us = kf_clock_mono_us();
-    r->resend_left = 1;
+    r->bytes = (int64_t)msg->value.len;
     if (offtrack_begin(w->offsets, r->partition, r->offset)) {
         KF_LOG_W("serve", "partition %d offset %" PRId64 " out of order; dropped (re-read later)",
                  r->partition, r->offset);
         rec_free(r);
         return;
     }
+    w->inflight_bytes += r->bytes;
 
     char errstr[256];
     int err =
@@ -339,10 +437,20 @@ static void dispatch(struct worker *w, kio_msg *msg)
     if (r->rq.model.len)
         snprintf(r->model, sizeof(r->model), "%.*s", (int)r->rq.model.len,
                  (const char *)r->rq.model.ptr);
+    /* reply_to is checked whatever else failed: a request that fails
+     * validation after naming one is still answered on topic.responses. */
+    char why[256];
+    bool reply_ok = !r->rq.reply_to.len ||
+                    reply_to_allowed(&w->reply_to, r->rq.reply_to, why, sizeof(why));
+    r->reply_default = !reply_ok;
     if (err) {
         if (!r->rq.model.len)
             memset(&r->rq, 0, sizeof(r->rq)); /* not addressable: DLQ only */
         reject(w, r, req_err_code(err), errstr);
+        return;
+    }
+    if (!reply_ok) {
+        reject(w, r, "bad_reply_to", why);
         return;
     }
 
@@ -353,6 +461,8 @@ static void dispatch(struct worker *w, kio_msg *msg)
         return;
     }
     r->sm = sm;
+    r->rows = (int64_t)r->rq.inputs.rows;
+    w->inflight_rows += r->rows;
     if (r->rq.has_deadline && r->rq.deadline_ms < kf_clock_wall_ms()) {
         atomic_store(&r->pending, 1);
         send_response(w, r, RESP_EXPIRED, "expired", "deadline_ms passed before compute", NULL, 0,
@@ -382,6 +492,7 @@ static void dispatch(struct worker *w, kio_msg *msg)
         .rows = in->rows,
         .width = in->cols,
         .pin_version = r->pin[0] ? r->pin : NULL,
+        .deadline_ms = r->rq.has_deadline ? (int64_t)r->rq.deadline_ms : 0,
         .opaque = r,
     };
     err = batcher_submit(sm->batcher, &r->item);
@@ -389,15 +500,62 @@ static void dispatch(struct worker *w, kio_msg *msg)
         reject(w, r, "internal", "worker is shutting down");
 }
 
+/* Backpressure: pause every assigned partition while the records taken in
+ * and not yet settled exceed queue.max_rows or queue.max_bytes, resume once
+ * they are down to half. librdkafka drops what it prefetched for a paused
+ * partition and fetches again from the next offset on resume, so nothing is
+ * skipped and memory stays bounded by the queue plus its fetch queue
+ * (queued.max.messages.kbytes). */
+static bool over_limit(const struct worker *w)
+{
+    return w->inflight_rows >= w->max_rows || w->inflight_bytes >= w->max_bytes;
+}
+
+static void set_paused(struct worker *w, bool pause, const kio_tplist *only)
+{
+    kio_tplist *parts = NULL;
+    if (only)
+        parts = kio_tplist_copy(only);
+    else if (kio_consumer_assignment(w->requests, &parts))
+        parts = NULL;
+    if (parts && parts->count) {
+        int err = pause ? kio_consumer_pause(w->requests, parts)
+                        : kio_consumer_resume(w->requests, parts);
+        if (err)
+            KF_LOG_W("serve", "%s: %s", pause ? "pause" : "resume", kf_strerror(err));
+    }
+    kio_tplist_free(parts);
+}
+
+static void flow_control(struct worker *w)
+{
+    if (!w->paused && over_limit(w)) {
+        KF_LOG_I("serve", "queue full (%" PRId64 " rows, %" PRId64 " bytes): pausing intake",
+                 w->inflight_rows, w->inflight_bytes);
+        set_paused(w, true, NULL);
+        w->paused = true;
+        metric_set(metrics_series(w->m.paused, NULL), 1);
+    } else if (w->paused && w->inflight_rows <= w->max_rows / 2 &&
+               w->inflight_bytes <= w->max_bytes / 2) {
+        KF_LOG_D("serve", "queue drained: resuming intake");
+        set_paused(w, false, NULL);
+        w->paused = false;
+        metric_set(metrics_series(w->m.paused, NULL), 0);
+    }
+}
+
 /* Rebalance (main thread, inside kio_consumer_poll). */
 static void on_rebalance(void *opaque, kio_consumer *kc, enum kio_rebalance ev,
                          const kio_tplist *parts)
 {
     struct worker *w = opaque;
+    (void)kc;
     KF_LOG_I("serve", "%s %zu partition(s)", kio_rebalance2str(ev), parts->count);
     if (ev == KIO_REBALANCE_ASSIGNED) {
         atomic_store(&w->rebalanced, true);
         atomic_fetch_add(&w->assigned, (int)parts->count);
+        if (w->paused)
+            set_paused(w, true, parts); /* new partitions start paused while full */
         return;
     }
     if (ev == KIO_REBALANCE_REVOKED) {
@@ -441,10 +599,19 @@ void serve_drain(struct worker *w)
     for (size_t i = 0; i < w->n_models; i++)
         if (w->models[i].batcher)
             batcher_drain(w->models[i].batcher);
-    /* Every response is queued now; their reports settle the offsets. */
-    while (offtrack_inflight_total(w->offsets) && kio_producer_outq_len(w->producer) > 0)
-        kio_producer_flush(w->producer, 1000);
+    /* Every response is queued now; their reports settle the offsets, and a
+     * failed one produces its replacement here. */
+    for (;;) {
+        handle_failed_outs(w);
+        if (!offtrack_inflight_total(w->offsets) || atomic_load(&w->fatal))
+            break;
+        if (kio_producer_outq_len(w->producer) > 0)
+            kio_producer_flush(w->producer, 100);
+        else if (!w->failed_outs)
+            break;
+    }
     kio_producer_poll(w->producer, 0);
+    handle_failed_outs(w);
 }
 
 int serve_start(struct worker *w, char *errstr, size_t errstr_size)
@@ -452,9 +619,21 @@ int serve_start(struct worker *w, char *errstr, size_t errstr_size)
     w->offsets = offtrack_new();
     if (!w->offsets)
         return -ENOMEM;
+    w->max_rows = kf_conf_int(w->conf, "queue.max_rows");
+    w->max_bytes = kf_conf_int(w->conf, "queue.max_bytes");
+    /* Group timing for crash recovery (docs/operations.md): a worker that
+     * dies without leaving is noticed after session.timeout.ms, so its
+     * partitions move within seconds rather than librdkafka's 45 s default.
+     * 6 s is the broker's default group.min.session.timeout.ms. The prefetch
+     * queue is bounded too: it is memory outside queue.max_bytes. */
+    static const char *const props[] = {
+        "session.timeout.ms", "6000", "heartbeat.interval.ms", "1500",
+        "queued.max.messages.kbytes", "16384", NULL,
+    };
     struct kio_opts o = {
         .brokers = kf_conf_str(w->conf, "brokers"),
         .client_id = w->id,
+        .props = props,
         .conf = w->conf,
         .opaque = w,
         /* A worker's id doubles as its group instance hint in the member's
@@ -465,23 +644,37 @@ int serve_start(struct worker *w, char *errstr, size_t errstr_size)
         .rebalance_cb = on_rebalance,
     };
     w->requests = kio_consumer_new(&o, &co, errstr, errstr_size);
-    if (!w->requests)
-        return -EINVAL;
+    return w->requests ? 0 : -EINVAL;
+}
+
+int serve_join(struct worker *w)
+{
     const char *topics[] = {w->topic_requests};
     int err = kio_consumer_subscribe(w->requests, topics, 1);
     if (err) {
-        kf_errf(errstr, errstr_size, "subscribe to %s: %s", w->topic_requests, kf_strerror(err));
+        KF_LOG_W("serve", "subscribe to %s: %s", w->topic_requests, kf_strerror(err));
         return err;
     }
     atomic_store(&w->joined, true);
+    KF_LOG_I("serve", "%s joined group %s on %s", w->id, kf_conf_str(w->conf, "group.id"),
+             w->topic_requests);
     return 0;
 }
 
 int serve_producer_start(struct worker *w, char *errstr, size_t errstr_size)
 {
+    w->reply_to = (struct reply_to_policy){
+        .responses = w->topic_responses,
+        .prefix = kf_conf_str(w->conf, "reply_to.prefix"),
+        .forbidden = {w->topic_requests, w->topic_dlq, w->topic_control},
+    };
+    /* An answer to a reply_to topic that does not exist fails after this long
+     * (librdkafka's default is 30 s), and its record settles through the DLQ. */
+    static const char *const props[] = {"topic.metadata.propagation.max.ms", "10000", NULL};
     struct kio_opts o = {
         .brokers = kf_conf_str(w->conf, "brokers"),
         .client_id = w->id,
+        .props = props,
         .conf = w->conf,
         .opaque = w,
     };
@@ -512,6 +705,8 @@ void serve_poll(struct worker *w, int timeout_ms)
     if (msg)
         dispatch(w, msg);
     kio_producer_poll(w->producer, 0);
+    handle_failed_outs(w);
+    flow_control(w);
     if (kf_clock_mono_us() - w->last_commit_us > 200000)
         serve_commit(w, false);
 }

@@ -25,6 +25,17 @@ const struct kf_prop worker_props[] = {
     {"max_batch_rows", KF_PROP_INT, "256", 1, 65536, NULL, "most rows in one batch"},
     {"max_delay_us", KF_PROP_INT, "2000", 0, 1000000, NULL,
      "under load, how long a partial batch may wait to fill (never when idle)"},
+    {"queue.max_rows", KF_PROP_INT, "8192", 1, 16777216, NULL,
+     "rows taken off Kafka and not yet answered, at most; beyond it the worker pauses its "
+     "partitions until half of them are answered (backpressure)"},
+    {"queue.max_bytes", KF_PROP_INT, "64M", 4096, 17179869184.0, NULL,
+     "bytes of requests taken off Kafka and not yet answered, at most (same pause rule)"},
+    {"reply_to.prefix", KF_PROP_STR, "kfleet.replies.", 0, 0, NULL,
+     "a request's reply_to must be topic.responses or start with this prefix (empty: only "
+     "topic.responses); never the requests, DLQ or control topic"},
+    {"load.retry_max_ms", KF_PROP_INT, "30000", 100, 3600000, NULL,
+     "a version that could not be fetched (object store unreachable) is tried again after "
+     "1 s, doubling up to this"},
     {"limits.max_rows", KF_PROP_INT, "4096", 1, 65536, NULL, "most rows in one request"},
     {"limits.max_cols", KF_PROP_INT, "65536", 1, 65536, NULL, "most columns in one request"},
     {"limits.max_bytes", KF_PROP_INT, "64M", 1, 1073741824, NULL,

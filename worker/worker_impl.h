@@ -28,6 +28,7 @@
 #include "worker/http.h"
 #include "worker/metrics.h"
 #include "worker/offtrack.h"
+#include "worker/reply_to.h"
 #include "worker/slot.h"
 #include "worker/loader.h"
 #include "worker/store.h"
@@ -87,13 +88,19 @@ struct served_model {
     double baseline_p99_us;
     uint64_t bake_requests0, bake_errors0;
     char failed_version[CTL_NAME_CAP]; /* do not retry a version that failed here */
+    /* A fetch that failed for want of the object store is tried again after
+     * retry_backoff_ms (doubling up to load.retry_max_ms), without failing
+     * the rollout: the store's outage is not the version's fault. */
+    int64_t retry_at_us;
+    int64_t retry_backoff_ms;
     metric_series *m_version_info;
 };
 
 struct worker_metrics {
     metrics *reg;
     metric_family *requests, *latency, *batch_rows, *dlq, *swaps, *swap_stage, *version_info, *lag,
-        *inflight, *up, *resident, *device_mem, *rollout_phase, *worker_info;
+        *inflight, *up, *resident, *device_mem, *rollout_phase, *worker_info, *queue_expired,
+        *computed_rows, *paused;
 };
 
 struct worker {
@@ -117,6 +124,12 @@ struct worker {
 
     offtrack *offsets;
     int64_t last_commit_us;
+    struct reply_to_policy reply_to;
+    /* Backpressure (serve.c): what is taken in and not settled, against
+     * queue.max_rows / queue.max_bytes. Main thread only. */
+    int64_t inflight_rows, inflight_bytes, max_rows, max_bytes;
+    bool paused;
+    struct serve_out *failed_outs; /* delivery failures, handled outside the callback */
 
     struct served_model models[WORKER_MAX_MODELS];
     size_t n_models;
@@ -147,7 +160,10 @@ struct worker {
 int serve_producer_start(struct worker *w, char *errstr, size_t errstr_size);
 /** @brief A batcher whose batches run on the worker's backend and answer on Kafka. */
 batcher *serve_batcher_new(struct worker *w, model_slot *slot);
+/** @brief Create the request consumer (not subscribed yet). */
 int serve_start(struct worker *w, char *errstr, size_t errstr_size);
+/** @brief Subscribe: join the request group (when every served model can serve). */
+int serve_join(struct worker *w);
 /** @brief One turn of the main loop's request side: poll, dispatch, commit. */
 void serve_poll(struct worker *w, int timeout_ms);
 /** @brief Drain every batcher, deliver every response, commit. */
@@ -175,6 +191,8 @@ int agent_load_initial(struct worker *w, char *errstr, size_t errstr_size);
 void agent_stop(struct worker *w);
 /** @brief Inference thread: one answered request of @p sm (for the canary bake). */
 void agent_health_record(struct served_model *sm, int64_t latency_us, bool error);
+/** @brief Whether every served model has an active version (the worker may join). */
+bool agent_can_serve(struct worker *w);
 
 /* worker_status.c */
 void worker_metrics_init(struct worker *w);

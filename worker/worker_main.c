@@ -199,14 +199,26 @@ static int run(struct worker *w)
         KF_LOG_E("worker", "%s", errstr);
         return 1;
     }
-    KF_LOG_I("worker", "%s serving %s", w->id, w->topic_requests);
 
     struct kio_opts ao = {
         .brokers = kf_conf_str(w->conf, "brokers"), .client_id = w->id, .conf = w->conf};
     w->admin = kio_admin_new(&ao, errstr, sizeof(errstr));
     kio_admin *ka = w->admin;
     int64_t next_status = 0, next_lag = 0;
+    int64_t next_wait_log = 0;
     while (!atomic_load(&w->stop) && !atomic_load(&w->fatal)) {
+        /* Readiness gates membership: the worker takes partitions only when
+         * it can serve every model it is configured for, so it never answers
+         * `unavailable` for want of weights (docs/reliability.md). */
+        if (!atomic_load(&w->joined)) {
+            if (agent_can_serve(w)) {
+                serve_join(w);
+            } else if (kf_clock_mono_us() >= next_wait_log) {
+                KF_LOG_I("worker", "not joining the request group yet: a model has no version "
+                                   "loaded (retrying)");
+                next_wait_log = kf_clock_mono_us() + 10000000;
+            }
+        }
         serve_poll(w, 20);
         if (control_poll(w, 0) || true)
             agent_step(w);
