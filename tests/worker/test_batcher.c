@@ -1,6 +1,7 @@
 /* Every submitted request comes back exactly once, with its own rows'
  * outputs, in batches no larger than max_batch_rows, on the version it asked for. */
 #include "tests/lib/kf_test.h"
+#include "common/kf_clock.h"
 #include "worker/batcher.h"
 
 #include <errno.h>
@@ -149,9 +150,54 @@ static void test_errors_are_per_request(void)
     slot_free(slot);
 }
 
+/* Requests whose deadline passes while queued come back -ETIME, one by one,
+ * without reaching the backend; their live neighbours are computed. */
+static atomic_int runs;
+
+static int slow_run(void *ctx, struct slot_version *v, const float *in, size_t rows, float *out)
+{
+    atomic_fetch_add(&runs, (int)rows);
+    kf_sleep_ms(50); /* hold the thread so the others queue behind it */
+    return fake_run(ctx, v, in, rows, out);
+}
+
+static void test_deadline_checked_at_batch_time(void)
+{
+    model_slot *slot = slot_new("m");
+    slot_activate(slot, version("v1", 1, 3));
+    struct batcher_conf conf = {.max_batch_rows = 1, .run = slow_run, .done = fake_done};
+    batcher *b = batcher_new(slot, &conf);
+    atomic_store(&runs, 0);
+    int64_t now = kf_clock_wall_ms();
+    for (int i = 0; i < 6; i++) {
+        struct req *q = &reqs[i];
+        q->err = 1;
+        atomic_store(&q->answered, 0);
+        /* Even ones expire 20 ms from now, while the first batch runs. */
+        q->item = (struct batch_item){.input = q->in,
+                                      .rows = 1,
+                                      .width = 3,
+                                      .opaque = q,
+                                      .deadline_ms = i % 2 ? 0 : now + 20};
+        KT_ASSERT_INT_EQ(batcher_submit(b, &q->item), 0);
+    }
+    batcher_drain(b);
+    for (int i = 0; i < 6; i++) {
+        KT_ASSERT_INT_EQ(atomic_load(&reqs[i].answered), 1);
+        if (i == 0)
+            KT_ASSERT_INT_EQ(reqs[i].err, 0); /* taken at once, before its deadline */
+        else
+            KT_ASSERT_INT_EQ(reqs[i].err, i % 2 ? 0 : -ETIME);
+    }
+    KT_ASSERT_INT_EQ(atomic_load(&runs), 4); /* the two expired rows never ran */
+    batcher_free(b);
+    slot_free(slot);
+}
+
 int main(void)
 {
     KT_RUN(test_all_answered_once);
     KT_RUN(test_errors_are_per_request);
+    KT_RUN(test_deadline_checked_at_batch_time);
     return 0;
 }
