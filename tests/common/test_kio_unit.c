@@ -535,11 +535,51 @@ static void test_mock_block_from_other_threads(void)
     mock_stop();
 }
 
+/* Every failing send leaves the caller owning what it passed and frees what
+ * kio built (the header list), with or without headers — under ASan this is
+ * the check for librdkafka 2.0.2's ownership rules (the worker once crashed
+ * in rd_kafka_headers_destroy(NULL) on this path). */
+static void test_send_failures_own_nothing(void)
+{
+    const char *props[] = {"message.max.bytes", "2000", NULL};
+    struct kio_opts o = {.brokers = "127.0.0.1:1", .client_id = "kio-unit", .props = props};
+    char err[512];
+    kio_producer *kp = kio_producer_new(&o, NULL, err, sizeof(err));
+    KT_ASSERT_MSG(kp, "%s", err);
+    struct kio_header h[] = {KIO_HEADER_STR("a", "1"), KIO_HEADER_STR("b", "")};
+    for (int with_headers = 0; with_headers < 2; with_headers++) {
+        for (int free_flag = 0; free_flag < 2; free_flag++) {
+            size_t len = 10000;
+            uint8_t *big = calloc(1, len);
+            struct kio_out_msg m = {.topic = "t",
+                                    .partition = KIO_PARTITION_ANY,
+                                    .value = big,
+                                    .value_len = len,
+                                    .headers = with_headers ? h : NULL,
+                                    .header_count = with_headers ? 2 : 0};
+            int rc = kio_producer_send(kp, &m, free_flag ? KIO_SEND_FREE : KIO_SEND_COPY);
+            KT_ASSERT_INT_EQ(rc, -EMSGSIZE);
+            free(big); /* still ours: a failed send took nothing */
+        }
+    }
+    /* A header without a name is refused before anything is built. */
+    struct kio_header bad[] = {KIO_HEADER_STR("a", "1"), {.name = NULL}};
+    struct kio_out_msg m = {.topic = "t", .value = "x", .value_len = 1, .headers = bad,
+                            .header_count = 2};
+    KT_ASSERT_INT_EQ(kio_producer_send(kp, &m, KIO_SEND_COPY), -EINVAL);
+    kio_producer_close(kp, 0);
+    /* After close: refused, nothing leaked. */
+    m.headers = h;
+    KT_ASSERT_INT_EQ(kio_producer_send(kp, &m, KIO_SEND_COPY), -ECANCELED);
+    kio_producer_free(kp);
+}
+
 int main(void)
 {
     KT_RUN(test_err_table);
     KT_RUN(test_tplist);
     KT_RUN(test_bad_properties);
+    KT_RUN(test_send_failures_own_nothing);
     KT_RUN(test_mock_roundtrip);
     KT_RUN(test_mock_brokers_down);
     KT_RUN(test_mock_close_before_first_assignment);
