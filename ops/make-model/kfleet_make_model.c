@@ -38,6 +38,18 @@ static float next_uniform(unsigned long long *s)
     return (float)((*s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
 }
 
+/* splitmix64's finaliser, a bijection: every seed gets its own non-zero
+ * xorshift state. (Forcing the seed odd made seeds 2k and 2k+1 write the
+ * same weights, and the quickstart's "v1" and "v2" came out identical.) */
+static unsigned long long seed_state(unsigned long long seed)
+{
+    unsigned long long z = seed + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return z ? z : 0x9E3779B97F4A7C15ULL;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -70,7 +82,7 @@ int main(int argc, char **argv)
         case 'd': dtype_name = optarg; break;
         case 'a': act = optarg; break;
         case 's': softmax = true; break;
-        case 'S': seed = strtoull(optarg, NULL, 10) | 1; break;
+        case 'S': seed = strtoull(optarg, NULL, 10); break;
         case 'k': scale = strtof(optarg, NULL); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -97,6 +109,7 @@ int main(int argc, char **argv)
     kf_buf_appendf(&arch, "{\"kind\":\"mlp\",\"input_width\":%ld,\"layers\":[", input);
     long in = input;
     size_t nt = 0;
+    unsigned long long state = seed_state(seed);
     for (int l = 0; l < n_layers; l++) {
         long out = widths[l];
         /* nn.Sequential numbering: Linear at even indices, activations between */
@@ -110,7 +123,7 @@ int main(int argc, char **argv)
             }
             float s = scale > 0 ? scale : 1.0f / sqrtf((float)in);
             for (size_t k = 0; k < n; k++)
-                f[k] = next_uniform(&seed) * s;
+                f[k] = next_uniform(&state) * s;
             kern_from_f32((enum kern_dtype)dt, f, raw, n);
             free(f);
             snprintf(names[nt], sizeof(names[nt]), "%d.%s", 2 * l, b ? "bias" : "weight");
