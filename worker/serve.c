@@ -422,13 +422,13 @@ static void dispatch(struct worker *w, kio_msg *msg)
     r->partition = msg->partition;
     r->offset = msg->offset;
     r->received_us = kf_clock_mono_us();
-    r->bytes = (int64_t)msg->value.len;
     if (offtrack_begin(w->offsets, r->partition, r->offset)) {
         KF_LOG_W("serve", "partition %d offset %" PRId64 " out of order; dropped (re-read later)",
                  r->partition, r->offset);
         rec_free(r);
         return;
     }
+    r->bytes = (int64_t)msg->value.len;
     w->inflight_bytes += r->bytes;
 
     char errstr[256];
@@ -476,6 +476,8 @@ static void dispatch(struct worker *w, kio_msg *msg)
         enum kern_dtype kdt;
         size_t n = in->rows * in->cols;
         r->input_f32 = malloc(n * sizeof(float));
+        r->bytes += (int64_t)(n * sizeof(float));
+        w->inflight_bytes += (int64_t)(n * sizeof(float));
         if (to_kern_dtype(in->dtype, &kdt) || !r->input_f32 ||
             kern_to_f32(kdt, in->data.ptr, r->input_f32, n)) {
             reject(w, r, "internal", "cannot convert inputs to f32");
