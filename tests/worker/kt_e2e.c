@@ -33,10 +33,19 @@ static void kill_workers(void)
 
 void kt_env_init(struct kt_env *e, const char *tag, const char *worker_bin, int partitions)
 {
+    kt_env_init_opts(e, tag, worker_bin, partitions, NULL);
+}
+
+void kt_env_init_opts(struct kt_env *e, const char *tag, const char *worker_bin, int partitions,
+                      const struct kt_env_opts *opts)
+{
+    static const struct kt_env_opts none;
+    if (!opts)
+        opts = &none;
     memset(e, 0, sizeof(*e));
     live_env = e;
     atexit(kill_workers);
-    e->brokers = kt_service_env("KFLEET_BROKERS");
+    e->brokers = opts->brokers ? opts->brokers : kt_service_env("KFLEET_BROKERS");
     e->worker_bin = worker_bin;
     e->partitions = partitions;
     const char *bucket = kt_service_env("KFLEET_S3_BUCKET");
@@ -60,10 +69,12 @@ void kt_env_init(struct kt_env *e, const char *tag, const char *worker_bin, int 
     kio_admin *ka = kio_admin_new(&o, err, sizeof(err));
     KT_ASSERT_MSG(ka, "%s", err);
     const char *ctl_cfg[] = {"retention.ms", "-1", "message.timestamp.type", "LogAppendTime", NULL};
-    struct kio_topic_spec specs[] = {{e->t_req, partitions, 1, NULL},
-                                     {e->t_resp, 1, 1, NULL},
-                                     {e->t_dlq, 1, 1, NULL},
-                                     {e->t_ctl, 1, 1, ctl_cfg}};
+    int rf = opts->replication > 0 ? opts->replication : 1;
+    struct kio_topic_spec specs[] = {
+        {e->t_req, partitions, rf, opts->topic_cfg},
+        {e->t_resp, 1, rf, opts->resp_cfg ? opts->resp_cfg : opts->topic_cfg},
+        {e->t_dlq, 1, rf, opts->topic_cfg},
+        {e->t_ctl, 1, rf, opts->ctl_cfg ? opts->ctl_cfg : ctl_cfg}};
     KT_ASSERT_MSG(!kio_admin_topics_create(ka, specs, 4, true, 30000, err, sizeof(err)), "%s", err);
     kio_admin_free(ka);
     e->prod = kio_producer_new(&o, NULL, err, sizeof(err));
@@ -182,6 +193,13 @@ void kt_env_command(struct kt_env *e, enum ctl_action action, const char *versio
 
 void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra)
 {
+    kt_env_worker_spawn(e, i, extra);
+    struct kt_worker *w = &e->workers[i];
+    KT_ASSERT_MSG(kt_http_wait(w->port, "/readyz", 200, 90), "%s not ready; see %s", w->id, w->log);
+}
+
+void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra)
+{
     struct kt_worker *w = &e->workers[i];
     snprintf(w->id, sizeof(w->id), "w%d", i);
     w->port = kt_free_port();
@@ -212,7 +230,6 @@ void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra)
     }
     argv[c] = NULL;
     w->pid = kt_spawn(argv, w->log);
-    KT_ASSERT_MSG(kt_http_wait(w->port, "/readyz", 200, 90), "%s not ready; see %s", w->id, w->log);
 }
 
 int kt_env_worker_stop(struct kt_env *e, int i, int sig)

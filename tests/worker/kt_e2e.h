@@ -50,6 +50,19 @@ struct kt_env {
 
 /** @brief Topics, keys, object store and clients for one test; @p tag names them. */
 void kt_env_init(struct kt_env *e, const char *tag, const char *worker_bin, int partitions);
+
+/** @brief What kt_env_init_opts may change; all-zero (or NULL) is kt_env_init. */
+struct kt_env_opts {
+    const char *brokers;          /**< NULL: $KFLEET_BROKERS */
+    int replication;              /**< replication factor of the four topics; 0: 1 */
+    const char *const *topic_cfg; /**< NULL or {"name", "value", ..., NULL} for every topic */
+    const char *const *resp_cfg;  /**< the responses topic's, instead of topic_cfg */
+    const char *const *ctl_cfg;   /**< the control topic's, instead of the default
+                                       (retention.ms=-1, LogAppendTime) */
+};
+/** @brief kt_env_init with other brokers, replication or topic configs (@p opts borrowed). */
+void kt_env_init_opts(struct kt_env *e, const char *tag, const char *worker_bin, int partitions,
+                      const struct kt_env_opts *opts);
 void kt_env_fini(struct kt_env *e);
 
 /** @brief A fixture version of the env's model (signed by the trusted key unless @p key). */
@@ -71,6 +84,8 @@ void kt_env_command(struct kt_env *e, enum ctl_action action, const char *versio
 
 /** @brief Start worker @p i (id "w<i>") with extra "-X" properties (NULL-terminated). */
 void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra);
+/** @brief The same without waiting for /readyz (a worker that is not meant to be ready). */
+void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra);
 /** @brief Signal worker @p i; wait for it; returns its exit code (128+sig if killed). */
 int kt_env_worker_stop(struct kt_env *e, int i, int sig);
 /** @brief Wait until every worker in [0, n) reports @p version active (in /status). */
