@@ -194,7 +194,7 @@ int fault_poison(const char *worker_bin)
     for (int i = 0; i < WORKERS; i++)
         kt_env_worker_start(e, i, extra);
 
-    struct kt_load_opts lo = {.rate = 100};
+    struct kt_load_opts lo = {.rate = 100, .keep_others = true};
     struct kt_load *load = kt_load_new(e, &lo);
     kt_load_expect(load, &v1);
     kt_load_start(load);

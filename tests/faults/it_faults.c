@@ -13,6 +13,9 @@ static const struct {
     int (*run)(const char *worker_bin);
 } rows[] = {
     {"poison", fault_poison},
+    {"too_large", fault_too_large},
+    {"deadline", fault_deadline},
+    {"labels", fault_labels},
 };
 
 int fault_devstack(const char *const *args)

@@ -39,6 +39,7 @@ struct kt_load {
     struct kt_env *e;
     struct kt_load_opts o;
     char model[SCHEMA_NAME_MAX + 1];
+    char prefix[16];
     struct rec *recs;
     int64_t cap;
     _Atomic int64_t n_sent;
@@ -59,7 +60,7 @@ struct kt_load {
     struct kt_other *others;
     size_t n_others, cap_others;
     int64_t wrong_extra; /* undecodable answers, unknown ids */
-    int wrong_printed;
+    int wrong_printed, errors_printed;
 };
 
 static uint64_t mix(uint64_t *s)
@@ -89,6 +90,8 @@ struct kt_load *kt_load_new(struct kt_env *e, const struct kt_load_opts *opts)
         l->o.width = 8;
     snprintf(l->model, sizeof(l->model), "%s", opts->model ? opts->model : e->model);
     l->o.model = l->model;
+    snprintf(l->prefix, sizeof(l->prefix), "%s", opts->id_prefix ? opts->id_prefix : "L");
+    l->o.id_prefix = l->prefix;
     l->cap = l->o.max ? l->o.max : l->o.rate ? (int64_t)l->o.rate * 900 : 1 << 20;
     l->recs = calloc((size_t)l->cap, sizeof(*l->recs));
     KT_ASSERT(l->recs);
@@ -128,17 +131,23 @@ static void on_request_delivery(void *opaque, const struct kio_delivery *dr)
     l->recs[i].delivered = dr->err ? 2 : 1;
     pthread_mutex_unlock(&l->lock);
     if (dr->err)
-        fprintf(stderr, "load: request L%" PRIdPTR " not delivered: %s\n", i, dr->errstr);
+        fprintf(stderr, "load: request %s%" PRIdPTR " not delivered: %s\n", l->prefix, i,
+                dr->errstr);
 }
 
 static void send_one(struct kt_load *l, int64_t i, kf_buf *value, float *in)
 {
-    char id[32];
-    snprintf(id, sizeof(id), "L%" PRId64, i);
+    char id[32], model[32];
+    snprintf(id, sizeof(id), "%s%" PRId64, l->prefix, i);
+    if (l->o.random_model) {
+        uint64_t s = (uint64_t)i;
+        snprintf(model, sizeof(model), "zz-%016" PRIx64, mix(&s));
+    }
+    const char *name = l->o.random_model ? model : l->model;
     kt_load_inputs(i, l->o.rows, l->o.width, in);
     struct req rq = {.v = REQ_VERSION,
                      .id = {(const uint8_t *)id, strlen(id)},
-                     .model = {(const uint8_t *)l->model, strlen(l->model)},
+                     .model = {(const uint8_t *)name, strlen(name)},
                      .inputs = {SCHEMA_DTYPE_F32,
                                 l->o.rows,
                                 l->o.width,
@@ -161,7 +170,7 @@ static void send_one(struct kt_load *l, int64_t i, kf_buf *value, float *in)
                             .opaque = (void *)(intptr_t)(i + 1)};
     int err = kio_producer_send(l->prod, &m, KIO_SEND_COPY | KIO_SEND_BLOCK);
     if (err) {
-        fprintf(stderr, "load: cannot send L%" PRId64 ": %d\n", i, err);
+        fprintf(stderr, "load: cannot send %s: %d\n", id, err);
         pthread_mutex_lock(&l->lock);
         l->recs[i].delivered = 2;
         pthread_mutex_unlock(&l->lock);
@@ -270,15 +279,18 @@ static void handle(struct kt_load *l, const kio_msg *m, float *in, float *want, 
         return;
     }
     int64_t i = -1;
-    if (rs.id.len > 1 && rs.id.len < 20 && rs.id.ptr[0] == 'L') {
+    size_t pl = strlen(l->prefix);
+    if (rs.id.len > pl && rs.id.len < pl + 19 && !memcmp(rs.id.ptr, l->prefix, pl)) {
         i = 0;
-        for (size_t k = 1; k < rs.id.len && i >= 0; k++)
+        for (size_t k = pl; k < rs.id.len && i >= 0; k++)
             i = rs.id.ptr[k] >= '0' && rs.id.ptr[k] <= '9' ? i * 10 + (rs.id.ptr[k] - '0') : -1;
     }
     if (i < 0) {
-        pthread_mutex_lock(&l->lock);
-        keep_other(l, &rs);
-        pthread_mutex_unlock(&l->lock);
+        if (l->o.keep_others) {
+            pthread_mutex_lock(&l->lock);
+            keep_other(l, &rs);
+            pthread_mutex_unlock(&l->lock);
+        }
         return;
     }
     const char *why = NULL;
@@ -302,9 +314,14 @@ static void handle(struct kt_load *l, const kio_msg *m, float *in, float *want, 
         if (why)
             r->wrong = 1;
     }
+    if (!why && rs.status == RESP_ERROR && l->errors_printed++ < 5)
+        fprintf(stderr, "load: %s%" PRId64 " answered error %.*s by %.*s: %.*s\n", l->prefix, i,
+                (int)rs.err_code.len, (const char *)rs.err_code.ptr, (int)rs.worker.len,
+                (const char *)rs.worker.ptr, (int)rs.err_message.len,
+                (const char *)rs.err_message.ptr);
     if (why && l->wrong_printed++ < 5)
-        fprintf(stderr, "load: wrong answer to L%" PRId64 " (version %.*s, worker %.*s): %s\n", i,
-                (int)rs.version.len, (const char *)rs.version.ptr, (int)rs.worker.len,
+        fprintf(stderr, "load: wrong answer to %s%" PRId64 " (version %.*s, worker %.*s): %s\n",
+                l->prefix, i, (int)rs.version.len, (const char *)rs.version.ptr, (int)rs.worker.len,
                 (const char *)rs.worker.ptr, why);
     pthread_mutex_unlock(&l->lock);
 }
@@ -373,7 +390,8 @@ void kt_load_stop(struct kt_load *l)
 {
     if (!l->sending)
         return;
-    atomic_store(&l->stop_send, true);
+    if (!l->o.max)
+        atomic_store(&l->stop_send, true); /* with a max, the sender ends after it */
     pthread_join(l->sender, NULL);
     l->sending = false;
 }

@@ -6,7 +6,8 @@
  *        answer by id and by numbers against the reference backend run on the
  *        same weights the fixture published.
  *
- * Request i has id "L<i>", goes to partition i % partitions and carries
+ * Request i has id "<prefix><i>" (prefix "L" unless set), goes to partition
+ * i % partitions and carries
  * inputs that are a pure function of (i, row, column), so the collector
  * recomputes them. An answer is *wrong* when it cannot be decoded, names an
  * id that was never sent, or is `ok` with outputs that differ from the
@@ -16,7 +17,8 @@
  *
  * A request counts as *sent* once the broker acknowledged it (its delivery
  * report); one whose delivery failed is *unsent* and never counted lost.
- * Answers to other ids (a row's own probes) are kept for kt_load_other().
+ * Answers to ids of another form (a row's own probes) are kept for
+ * kt_load_other() when keep_others is set, and ignored otherwise.
  *
  * @locality kt_load_* from the test's main thread; the two threads are internal.
  */
@@ -34,12 +36,15 @@
 enum kt_phase { KT_PHASE_WARMUP = 0, KT_PHASE_BEFORE, KT_PHASE_DURING, KT_PHASE_AFTER, KT_PHASES };
 
 struct kt_load_opts {
-    int rate;            /**< requests per second; 0: as fast as the producer takes them */
-    uint32_t rows;       /**< rows per request; 0: 1 */
-    uint32_t width;      /**< columns; 0: 8 (kt_env_spec's input width) */
-    int64_t deadline_ms; /**< > 0: deadline_ms = send time (wall) + this */
-    int64_t max;         /**< stop after this many requests; 0: until kt_load_stop */
-    const char *model;   /**< NULL: the env's model */
+    int rate;              /**< requests per second; 0: as fast as the producer takes them */
+    uint32_t rows;         /**< rows per request; 0: 1 */
+    uint32_t width;        /**< columns; 0: 8 (kt_env_spec's input width) */
+    int64_t deadline_ms;   /**< > 0: deadline_ms = send time (wall) + this */
+    int64_t max;           /**< stop after this many requests; 0: until kt_load_stop */
+    const char *model;     /**< NULL: the env's model */
+    const char *id_prefix; /**< NULL: "L"; loads sharing a responses topic need distinct ones */
+    bool random_model;     /**< each request names its own unknown model ("zz-<hex>") */
+    bool keep_others;      /**< keep answers to other ids for kt_load_other() */
 };
 
 struct kt_load;
@@ -63,7 +68,8 @@ void kt_load_phase(struct kt_load *l, enum kt_phase phase);
  */
 bool kt_load_warm(struct kt_load *l, double settle_s, int timeout_s);
 
-/** @brief Stop sending (the collector keeps reading); waits for the sender thread. */
+/** @brief Stop sending (the collector keeps reading); waits for the sender thread
+ *         (with opts.max, until it has sent them all). */
 void kt_load_stop(struct kt_load *l);
 
 /** @brief Requests handed to the producer so far. */
@@ -116,7 +122,7 @@ void kt_load_window(struct kt_load *l, int64_t from_us, int64_t to_us, double *p
  * when none. */
 int64_t kt_load_first_answer_by(struct kt_load *l, int worker, int64_t since_us);
 
-/** @brief An answer to an id not of the form "L<n>". */
+/** @brief An answer to an id not of the load's form. */
 struct kt_other {
     char id[64];
     int status;    /**< enum resp_status */

@@ -128,6 +128,14 @@ int kt_row_finish(struct kt_row *r, const char *what, const struct kt_load_stats
         snprintf(result, sizeof(result), "passes (%s, %.0f s)", day, wall);
     const char *cells[KT_REPORT_CELLS] = {r->fault, what, lost, dups, p99, exits, recover, result};
     kt_report_row(r->key, cells);
+    if (r->n_failed) {
+        /* The env's directory goes with kt_env_fini: keep the workers' logs. */
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "mkdir -p %s-logs && cp %s/*.log %s-logs/ 2>/dev/null",
+                 r->e->dir, r->e->dir, r->e->dir);
+        if (!system(cmd))
+            printf("workers' logs kept in %s-logs\n", r->e->dir);
+    }
     printf("%s: %d check(s) failed, %.1f s\n", r->fault, r->n_failed, wall);
     return r->n_failed ? 1 : 0;
 }
