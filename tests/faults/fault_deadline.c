@@ -21,12 +21,9 @@
 
 int fault_deadline(const char *worker_bin)
 {
-    static struct kt_env env;
-    struct kt_env *e = &env;
-    kt_env_init(e, "deadline", worker_bin, 2);
-    struct kt_row row;
-    kt_row_init(&row, "9", "deadlines pass while queued", e);
-    printf("# deadline: topics *.%s, logs in %s\n", e->sfx, e->dir);
+    static struct kt_row row;
+    kt_row_begin(&row, "9", "deadlines pass while queued", "deadline", worker_bin, 2, NULL);
+    struct kt_env *e = row.e;
 
     /* 8 -> 2048 -> 2048 -> 4: about 4 million multiply-adds a row. */
     struct kt_spec s = kt_env_spec(e, "v1", 1);
@@ -43,10 +40,7 @@ int fault_deadline(const char *worker_bin)
     kt_env_worker_start(e, 0, extra);
 
     struct kt_load_opts lo = {.rate = 20};
-    struct kt_load *load = kt_load_new(e, &lo);
-    kt_load_expect(load, &v1);
-    kt_load_start(load);
-    kt_load_warm(load, 0.5, 30);
+    struct kt_load *load = kt_row_load(&row, &lo, &v1);
     kt_row_sleep(&row, 3000);
 
     kt_load_phase(load, KT_PHASE_DURING);
@@ -56,13 +50,9 @@ int fault_deadline(const char *worker_bin)
     kt_load_expect(burst, &v1);
     kt_load_start(burst);
     int64_t burst_lost = kt_load_drain(burst, 120);
-    kt_load_phase(load, KT_PHASE_AFTER);
-    kt_row_sleep(&row, 3000);
-    int64_t lost = kt_load_drain(load, 60);
     struct kt_load_stats st, bs;
-    kt_load_stats(load, &st);
+    int64_t lost = kt_row_drain(&row, load, 3000, 60, &st);
     kt_load_stats(burst, &bs);
-    kt_row_reap(&row);
 
     size_t cap = 1 << 20;
     char *metrics = malloc(cap);
@@ -99,7 +89,6 @@ int fault_deadline(const char *worker_bin)
     kt_row_check(&row, st.wrong == 0 && bs.wrong == 0 && st.errors == 0,
                  "every ok answer right (%" PRId64 " wrong), no errors in the load (%" PRId64 ")",
                  st.wrong + bs.wrong, st.errors);
-    kt_row_check(&row, row.exits == 0, "no worker exits (%d)", row.exits);
     kt_row_stop_workers(&row);
 
     char what[400], recover[96], a[32];
@@ -113,10 +102,8 @@ int fault_deadline(const char *worker_bin)
     st.duplicated += bs.duplicated;
     st.lost += bs.lost;
     st.sent += bs.sent;
-    int rc = kt_row_finish(&row, what, &st, recover);
     kt_load_free(burst);
     kt_load_free(load);
     kt_version_fini(&v1);
-    kt_env_fini(e);
-    return rc;
+    return kt_row_finish(&row, what, &st, recover);
 }

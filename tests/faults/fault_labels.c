@@ -51,12 +51,10 @@ static void scrape(struct kt_env *e, struct scrapes *sc, char *buf, size_t cap)
 
 int fault_labels(const char *worker_bin)
 {
-    static struct kt_env env;
-    struct kt_env *e = &env;
-    kt_env_init(e, "labels", worker_bin, 4);
-    struct kt_row row;
-    kt_row_init(&row, "10", "requests naming random unknown models", e);
-    printf("# labels: topics *.%s, logs in %s\n", e->sfx, e->dir);
+    static struct kt_row row;
+    kt_row_begin(&row, "10", "requests naming random unknown models", "labels", worker_bin, 4,
+                 NULL);
+    struct kt_env *e = row.e;
 
     struct kt_version v1;
     kt_env_version(e, "v1", 1, 0, NULL, &v1);
@@ -65,10 +63,7 @@ int fault_labels(const char *worker_bin)
         kt_env_worker_start(e, i, NULL);
 
     struct kt_load_opts lo = {.rate = 100};
-    struct kt_load *load = kt_load_new(e, &lo);
-    kt_load_expect(load, &v1);
-    kt_load_start(load);
-    kt_load_warm(load, 0.5, 30);
+    struct kt_load *load = kt_row_load(&row, &lo, &v1);
     size_t cap = 1 << 20;
     char *buf = malloc(cap);
     KT_ASSERT(buf);
@@ -92,13 +87,9 @@ int fault_labels(const char *worker_bin)
     int64_t flood_lost = kt_load_drain(flood, 30);
     double flood_s = (double)(kf_clock_mono_us() - t0) / 1e6;
     kt_load_stats(flood, &fs);
-    kt_load_phase(load, KT_PHASE_AFTER);
-    kt_row_sleep(&row, 2000);
-    scrape(e, &sc, buf, cap);
-    int64_t lost = kt_load_drain(load, 60);
     struct kt_load_stats st;
-    kt_load_stats(load, &st);
-    kt_row_reap(&row);
+    int64_t lost = kt_row_drain(&row, load, 2000, 60, &st);
+    scrape(e, &sc, buf, cap);
 
     double unknown = 0;
     for (int i = 0; i < WORKERS; i++)
@@ -126,26 +117,18 @@ int fault_labels(const char *worker_bin)
     kt_row_check(&row, unknown == (double)fs.sent,
                  "kfleet_requests_total{model=\"_unknown\"} counts them all (%.0f of %" PRId64 ")",
                  unknown, fs.sent);
-    kt_row_check(&row, lost == 0 && st.lost == 0 && st.wrong == 0 && st.errors == 0,
-                 "the real model's load: 0 of %" PRId64 " lost, %" PRId64 " wrong, %" PRId64
-                 " errors",
-                 st.sent, st.wrong, st.errors);
-    kt_row_check(&row, row.exits == 0, "no worker exits (%d)", row.exits);
+    kt_row_check_load(&row, load, lost, &st, "the real model's load");
     kt_row_stop_workers(&row);
 
-    char what[400], recover[96], a[32];
+    char what[400];
     snprintf(what, sizeof(what),
              "%d workers, %d req/s for a real model; %d requests naming random unknown models at "
              "%d/s (all answered in %.0f s); /metrics scraped every second: %d series before, at "
              "most %d during, slowest scrape %.0f ms",
              WORKERS, lo.rate, FLOOD, FLOOD_RATE, flood_s, sc.first_series[0], sc.max_series[0],
              sc.max_ms);
-    snprintf(recover, sizeof(recover), "no interruption (max latency %s)",
-             kt_row_secs(st.max_all_s, a, sizeof(a)));
-    int rc = kt_row_finish(&row, what, &st, recover);
     kt_load_free(flood);
     kt_load_free(load);
     kt_version_fini(&v1);
-    kt_env_fini(e);
-    return rc;
+    return kt_row_finish(&row, what, &st, NULL);
 }

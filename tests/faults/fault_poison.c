@@ -66,29 +66,17 @@ static void encode_bad_dtype(kf_buf *b, const char *id, const char *model, const
     kf_buf_append(b, zeros, sizeof(zeros));
 }
 
-static void send_poison(struct kt_env *e, const struct poison *p, const char *id, int32_t part)
+static void send_poison(struct kt_row *row, const struct poison *p, const char *id, int32_t part)
 {
+    struct kt_env *e = row->e;
     kf_buf v;
     kf_buf_init(&v);
     if (p->bad_dtype) {
         encode_bad_dtype(&v, id, e->model, p->reply_to);
     } else {
-        float in[8];
-        kt_load_inputs(0, 1, 8, in);
-        struct req rq = {.v = REQ_VERSION,
-                         .id = {(const uint8_t *)id, strlen(id)},
-                         .model = {(const uint8_t *)e->model, strlen(e->model)},
-                         .reply_to = {(const uint8_t *)p->reply_to, strlen(p->reply_to)},
-                         .inputs = {SCHEMA_DTYPE_F32, 1, 8, {(const uint8_t *)in, sizeof(in)}}};
-        KT_ASSERT_INT_EQ(req_encode(&rq, &v), 0);
+        kt_load_request(&v, id, e->model, 0, 1, 8, p->reply_to, 0);
     }
-    struct kio_out_msg m = {.topic = e->t_req,
-                            .partition = part,
-                            .key = {(const uint8_t *)id, strlen(id)},
-                            .value = v.ptr,
-                            .value_len = v.len};
-    KT_ASSERT_INT_EQ(kio_producer_send(e->prod, &m, KIO_SEND_COPY | KIO_SEND_BLOCK), 0);
-    KT_ASSERT_INT_EQ(kio_producer_flush(e->prod, 10000), 0);
+    kt_row_send(row, id, part, &v);
     kf_buf_fini(&v);
 }
 
@@ -153,12 +141,9 @@ static int find_ok_answer(void *opaque, const kio_msg *m)
 
 int fault_poison(const char *worker_bin)
 {
-    static struct kt_env env;
-    struct kt_env *e = &env;
-    kt_env_init(e, "poison", worker_bin, 4);
-    struct kt_row row;
-    kt_row_init(&row, "1", "poison `reply_to`", e);
-    printf("# poison: topics *.%s, logs in %s\n", e->sfx, e->dir);
+    static struct kt_row row;
+    kt_row_begin(&row, "1", "poison `reply_to`", "poison", worker_bin, 4, NULL);
+    struct kt_env *e = row.e;
 
     struct poison ps[] = {
         {"a prefix-valid topic that does not exist", "", false, EXPECT_UNDELIVERABLE},
@@ -195,34 +180,20 @@ int fault_poison(const char *worker_bin)
         kt_env_worker_start(e, i, extra);
 
     struct kt_load_opts lo = {.rate = 100, .keep_others = true};
-    struct kt_load *load = kt_load_new(e, &lo);
-    kt_load_expect(load, &v1);
-    kt_load_start(load);
-    kt_load_warm(load, 0.5, 30);
+    struct kt_load *load = kt_row_load(&row, &lo, &v1);
     kt_row_sleep(&row, 3000);
     kt_load_phase(load, KT_PHASE_DURING);
     for (int round = 0; round < ROUNDS; round++) {
         for (int k = 0; k < N_POISON; k++) {
             char id[32];
             snprintf(id, sizeof(id), "P%d-%d", round, k);
-            send_poison(e, &ps[k], id, (round * N_POISON + k) % e->partitions);
+            send_poison(&row, &ps[k], id, (round * N_POISON + k) % e->partitions);
         }
         kt_row_sleep(&row, 3000);
     }
-    kt_load_phase(load, KT_PHASE_AFTER);
-    kt_row_sleep(&row, 5000); /* the undeliverable answers give up after 3 s */
-    int64_t lost = kt_load_drain(load, 60);
     struct kt_load_stats st;
-    kt_load_stats(load, &st);
-    kt_row_reap(&row);
-
-    /* Every record settled: the group's committed offsets reach the end. */
-    int64_t uncommitted = -1;
-    for (int t = 0; t < 100 && uncommitted != 0; t++) {
-        uncommitted = kt_probe_uncommitted(e);
-        if (uncommitted)
-            kt_row_sleep(&row, 200);
-    }
+    int64_t lost = kt_row_drain(&row, load, 5000, 60, &st); /* undeliverable: given up after 3 s */
+    kt_row_check_settled(&row, 20);
 
     struct kt_dlq_rec *dlq = NULL;
     size_t n_dlq = kt_probe_dlq(e, &dlq);
@@ -277,29 +248,18 @@ int fault_poison(const char *worker_bin)
                  "every DLQ record carries kfleet-error and kfleet-error-code (%d of %zu do not)",
                  unlabelled, n_dlq);
     kt_row_check(&row, !topic_exists(e, nosuch), "%s was not created", nosuch);
-    kt_row_check(&row, uncommitted == 0, "every record settled and committed (%" PRId64 " left)",
-                 uncommitted);
-    kt_row_check(&row, lost == 0 && st.lost == 0,
-                 "0 of %" PRId64 " other requests lost (%" PRId64 ")", st.sent, st.lost);
-    kt_row_check(&row, st.wrong == 0 && st.errors == 0,
-                 "every other answer ok and right (%" PRId64 " wrong, %" PRId64 " errors)",
-                 st.wrong, st.errors);
-    kt_row_check(&row, row.exits == 0, "no worker exits (%d)", row.exits);
+    kt_row_check_load(&row, load, lost, &st, "the other requests");
     kt_row_stop_workers(&row);
     free(dlq);
 
-    char what[400], recover[96], a[32];
+    char what[400];
     snprintf(what, sizeof(what),
              "%d workers, %d req/s; %d rounds of %d poison requests (reply_to: a missing topic "
              "with auto-create off, the control/requests/DLQ topics inside the allowed prefix, a "
              "topic outside it, an invalid name with an unknown dtype; one valid): %d "
              "dead-lettered, %d answered bad_reply_to",
              WORKERS, lo.rate, ROUNDS, N_POISON, dead_lettered, refused_answers);
-    snprintf(recover, sizeof(recover), "no interruption (max latency %s)",
-             kt_row_secs(st.max_all_s, a, sizeof(a)));
-    int rc = kt_row_finish(&row, what, &st, recover);
     kt_load_free(load);
     kt_version_fini(&v1);
-    kt_env_fini(e);
-    return rc;
+    return kt_row_finish(&row, what, &st, NULL);
 }

@@ -135,7 +135,25 @@ static void on_request_delivery(void *opaque, const struct kio_delivery *dr)
                 dr->errstr);
 }
 
-static void send_one(struct kt_load *l, int64_t i, kf_buf *value, float *in)
+void kt_load_request(kf_buf *out, const char *id, const char *model, int64_t i, uint32_t rows,
+                     uint32_t width, const char *reply_to, int64_t deadline_ms)
+{
+    float *in = malloc((size_t)rows * width * sizeof(float));
+    KT_ASSERT(in);
+    kt_load_inputs(i, rows, width, in);
+    struct req rq = {
+        .v = REQ_VERSION,
+        .id = {(const uint8_t *)id, strlen(id)},
+        .model = {(const uint8_t *)model, strlen(model)},
+        .has_deadline = deadline_ms > 0,
+        .deadline_ms = deadline_ms,
+        .reply_to = {(const uint8_t *)reply_to, reply_to ? strlen(reply_to) : 0},
+        .inputs = {SCHEMA_DTYPE_F32, rows, width, {(const uint8_t *)in, (size_t)rows * width * 4}}};
+    KT_ASSERT_INT_EQ(req_encode(&rq, out), 0);
+    free(in);
+}
+
+static void send_one(struct kt_load *l, int64_t i, kf_buf *value)
 {
     char id[32], model[32];
     snprintf(id, sizeof(id), "%s%" PRId64, l->prefix, i);
@@ -143,21 +161,9 @@ static void send_one(struct kt_load *l, int64_t i, kf_buf *value, float *in)
         uint64_t s = (uint64_t)i;
         snprintf(model, sizeof(model), "zz-%016" PRIx64, mix(&s));
     }
-    const char *name = l->o.random_model ? model : l->model;
-    kt_load_inputs(i, l->o.rows, l->o.width, in);
-    struct req rq = {.v = REQ_VERSION,
-                     .id = {(const uint8_t *)id, strlen(id)},
-                     .model = {(const uint8_t *)name, strlen(name)},
-                     .inputs = {SCHEMA_DTYPE_F32,
-                                l->o.rows,
-                                l->o.width,
-                                {(const uint8_t *)in, (size_t)l->o.rows * l->o.width * 4}}};
-    if (l->o.deadline_ms > 0) {
-        rq.has_deadline = true;
-        rq.deadline_ms = kf_clock_wall_ms() + l->o.deadline_ms;
-    }
     kf_buf_reset(value);
-    KT_ASSERT_INT_EQ(req_encode(&rq, value), 0);
+    kt_load_request(value, id, l->o.random_model ? model : l->model, i, l->o.rows, l->o.width, NULL,
+                    l->o.deadline_ms > 0 ? kf_clock_wall_ms() + l->o.deadline_ms : 0);
     l->recs[i].sent_us = kf_clock_mono_us();
     l->recs[i].phase = (uint8_t)atomic_load(&l->phase);
     l->recs[i].worker = -1;
@@ -182,14 +188,12 @@ static void *sender_main(void *arg)
     struct kt_load *l = arg;
     kf_buf value;
     kf_buf_init(&value);
-    float *in = malloc((size_t)l->o.rows * l->o.width * sizeof(float));
-    KT_ASSERT(in);
     int64_t start = kf_clock_mono_us(), limit = l->o.max ? l->o.max : l->cap;
     int64_t i = 0;
     while (!atomic_load(&l->stop_send) && i < limit) {
         int64_t due = l->o.rate ? (kf_clock_mono_us() - start) * l->o.rate / 1000000 + 1 : limit;
         for (int burst = 0; i < due && i < limit && burst < 1000; burst++)
-            send_one(l, i++, &value, in);
+            send_one(l, i++, &value);
         kio_producer_poll(l->prod, l->o.rate ? 1 : 0);
     }
     /* Every request gets its delivery report before the thread ends (the
@@ -197,7 +201,6 @@ static void *sender_main(void *arg)
     for (int t = 0; t < 240 && kio_producer_outq_len(l->prod) > 0; t++)
         kio_producer_flush(l->prod, 500);
     kf_buf_fini(&value);
-    free(in);
     return NULL;
 }
 

@@ -144,4 +144,12 @@ void kt_load_free(struct kt_load *l);
  */
 void kt_load_inputs(int64_t i, uint32_t rows, uint32_t width, float *out);
 
+/**
+ * @brief Encode (append to @p out) a request with id @p id for @p model with
+ *        the inputs of request @p i; @p reply_to NULL for none, @p deadline_ms
+ *        0 for none (else epoch ms).
+ */
+void kt_load_request(kf_buf *out, const char *id, const char *model, int64_t i, uint32_t rows,
+                     uint32_t width, const char *reply_to, int64_t deadline_ms);
+
 #endif

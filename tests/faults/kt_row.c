@@ -2,20 +2,81 @@
 #include "tests/faults/kt_row.h"
 
 #include "common/kf_clock.h"
+#include "tests/faults/kt_probe.h"
 #include "tests/faults/kt_report.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <time.h>
 
-void kt_row_init(struct kt_row *r, const char *key, const char *fault, struct kt_env *e)
+void kt_row_begin(struct kt_row *r, const char *key, const char *fault, const char *tag,
+                  const char *worker_bin, int partitions, const struct kt_env_opts *opts)
 {
     memset(r, 0, sizeof(*r));
+    setvbuf(stdout, NULL, _IOLBF, 0);
     r->key = key;
     r->fault = fault;
-    r->e = e;
+    r->e = &r->env;
     r->t0_us = kf_clock_mono_us();
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    kt_env_init_opts(r->e, tag, worker_bin, partitions, opts);
+    printf("# row %s, %s: topics *.%s, logs in %s\n", key, fault, r->e->sfx, r->e->dir);
+}
+
+struct kt_load *kt_row_load(struct kt_row *r, const struct kt_load_opts *o,
+                            const struct kt_version *v)
+{
+    struct kt_load *l = kt_load_new(r->e, o);
+    if (v)
+        kt_load_expect(l, v);
+    kt_load_start(l);
+    if (!kt_load_warm(l, 0.5, 30))
+        printf("the load did not settle under 0.5 s in its first 30 s\n");
+    return l;
+}
+
+int64_t kt_row_drain(struct kt_row *r, struct kt_load *l, int after_ms, int timeout_s,
+                     struct kt_load_stats *st)
+{
+    kt_load_phase(l, KT_PHASE_AFTER);
+    kt_row_sleep(r, after_ms);
+    int64_t missing = kt_load_drain(l, timeout_s);
+    kt_load_stats(l, st);
+    kt_row_reap(r);
+    return missing;
+}
+
+void kt_row_send(struct kt_row *r, const char *id, int32_t part, const kf_buf *value)
+{
+    struct kio_out_msg m = {.topic = r->e->t_req,
+                            .partition = part,
+                            .key = {(const uint8_t *)id, strlen(id)},
+                            .value = value->ptr,
+                            .value_len = value->len};
+    KT_ASSERT_INT_EQ(kio_producer_send(r->e->prod, &m, KIO_SEND_COPY | KIO_SEND_BLOCK), 0);
+    KT_ASSERT_INT_EQ(kio_producer_flush(r->e->prod, 10000), 0);
+}
+
+void kt_row_check_settled(struct kt_row *r, int timeout_s)
+{
+    int64_t left = -1;
+    for (int t = 0; t < timeout_s * 5 && left != 0; t++) {
+        left = kt_probe_uncommitted(r->e);
+        if (left)
+            kt_row_sleep(r, 200);
+    }
+    kt_row_check(r, left == 0, "every record settled and committed (%" PRId64 " left)", left);
+}
+
+void kt_row_check_load(struct kt_row *r, struct kt_load *l, int64_t missing,
+                       const struct kt_load_stats *st, const char *who)
+{
+    char codes[200];
+    kt_load_codes(l, codes, sizeof(codes));
+    kt_row_check(r, missing == 0 && st->lost == 0, "%s: 0 of %" PRId64 " lost (%" PRId64 ")", who,
+                 st->sent, st->lost);
+    kt_row_check(r, st->wrong == 0 && st->errors == 0,
+                 "%s: every answer ok and right (%" PRId64 " wrong, %" PRId64 " errors%s%s)", who,
+                 st->wrong, st->errors, codes[0] ? ": " : "", codes);
 }
 
 void kt_row_check(struct kt_row *r, bool ok, const char *fmt, ...)
@@ -75,6 +136,8 @@ void kt_row_sleep(struct kt_row *r, int ms)
 void kt_row_stop_workers(struct kt_row *r)
 {
     kt_row_reap(r);
+    kt_row_check(r, r->exits == 0, "no worker exited on its own (%d%s%s)", r->exits,
+                 r->exits ? ": " : "", r->exit_notes);
     for (int i = 0; i < KT_MAX_WORKERS; i++) {
         struct kt_worker *w = &r->e->workers[i];
         if (w->pid <= 0)
@@ -126,6 +189,12 @@ int kt_row_finish(struct kt_row *r, const char *what, const struct kt_load_stats
         snprintf(result, sizeof(result), "**fails**: %s (%s, %.0f s)", r->failed, day, wall);
     else
         snprintf(result, sizeof(result), "passes (%s, %.0f s)", day, wall);
+    char quiet[96];
+    if (!recover) {
+        snprintf(quiet, sizeof(quiet), "no interruption (max latency %s)",
+                 st ? kt_row_secs(st->max_all_s, a, sizeof(a)) : "-");
+        recover = quiet;
+    }
     const char *cells[KT_REPORT_CELLS] = {r->fault, what, lost, dups, p99, exits, recover, result};
     kt_report_row(r->key, cells);
     if (r->n_failed) {
@@ -137,5 +206,6 @@ int kt_row_finish(struct kt_row *r, const char *what, const struct kt_load_stats
             printf("workers' logs kept in %s-logs\n", r->e->dir);
     }
     printf("%s: %d check(s) failed, %.1f s\n", r->fault, r->n_failed, wall);
+    kt_env_fini(r->e);
     return r->n_failed ? 1 : 0;
 }
