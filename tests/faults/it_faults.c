@@ -12,10 +12,14 @@ static const struct {
     const char *name;
     int (*run)(const char *worker_bin);
 } rows[] = {
+    // clang-format off
     {"poison", fault_poison},
     {"too_large", fault_too_large},
+    {"backlog", fault_backlog},
+    {"kill", fault_kill},
     {"deadline", fault_deadline},
     {"labels", fault_labels},
+    // clang-format on
 };
 
 int fault_devstack(const char *const *args)

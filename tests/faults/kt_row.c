@@ -160,6 +160,18 @@ void kt_row_stop_workers(struct kt_row *r)
     }
 }
 
+/* The env's topics go when the row passes: the backlog alone is 820 MB. */
+static void drop_topics(struct kt_env *e)
+{
+    char err[256];
+    struct kio_opts o = {.brokers = e->brokers, .client_id = "kt-row"};
+    kio_admin *ka = kio_admin_new(&o, err, sizeof(err));
+    const char *topics[] = {e->t_req, e->t_resp, e->t_dlq, e->t_ctl};
+    if (!ka || kio_admin_topics_delete(ka, topics, 4, 30000, err, sizeof(err)))
+        printf("could not delete the row's topics: %s\n", err);
+    kio_admin_free(ka);
+}
+
 const char *kt_row_secs(double s, char *buf, size_t size)
 {
     if (s < 1)
@@ -176,8 +188,10 @@ int kt_row_finish(struct kt_row *r, const char *what, const struct kt_load_stats
     if (st) {
         snprintf(lost, sizeof(lost), "%" PRId64 " of %" PRId64, st->lost, st->sent);
         snprintf(dups, sizeof(dups), "%" PRId64, st->duplicated);
-        snprintf(p99, sizeof(p99), "%s / %s", kt_row_secs(st->p99_s[KT_PHASE_DURING], a, sizeof(a)),
-                 kt_row_secs(st->p99_s[KT_PHASE_BEFORE], b, sizeof(b)));
+        snprintf(
+            p99, sizeof(p99), "%s / %s",
+            st->n[KT_PHASE_DURING] ? kt_row_secs(st->p99_s[KT_PHASE_DURING], a, sizeof(a)) : "-",
+            st->n[KT_PHASE_BEFORE] ? kt_row_secs(st->p99_s[KT_PHASE_BEFORE], b, sizeof(b)) : "-");
     }
     snprintf(exits, sizeof(exits), "%d%s%s%s", r->exits, r->exits ? " (" : "", r->exit_notes,
              r->exits ? ")" : "");
@@ -206,6 +220,8 @@ int kt_row_finish(struct kt_row *r, const char *what, const struct kt_load_stats
             printf("workers' logs kept in %s-logs\n", r->e->dir);
     }
     printf("%s: %d check(s) failed, %.1f s\n", r->fault, r->n_failed, wall);
-    kt_env_fini(r->e);
+    kt_env_fini(r->e); /* first: its consumers must not outlive their topics */
+    if (!r->n_failed)
+        drop_topics(r->e); /* a failed row keeps them to look at */
     return r->n_failed ? 1 : 0;
 }
