@@ -19,7 +19,4 @@ int fault_s3_rollout(const char *worker_bin);
 int fault_deadline(const char *worker_bin);
 int fault_labels(const char *worker_bin);
 
-/** @brief Run `ops/devstack ARGS...` (the source tree's); returns its exit code. */
-int fault_devstack(const char *const *args);
-
 #endif

@@ -16,25 +16,13 @@ static const struct {
     {"poison", fault_poison},
     {"too_large", fault_too_large},
     {"backlog", fault_backlog},
+    {"s3_join", fault_s3_join},
     {"kill", fault_kill},
+    {"s3_rollout", fault_s3_rollout},
     {"deadline", fault_deadline},
     {"labels", fault_labels},
     // clang-format on
 };
-
-int fault_devstack(const char *const *args)
-{
-    const char *script = getenv("KFLEET_DEVSTACK");
-    if (!script || !*script)
-        return 127;
-    char *argv[16];
-    int n = 0;
-    argv[n++] = (char *)script;
-    for (int i = 0; args[i] && n < 15; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    return kt_run(argv, NULL, 300);
-}
 
 int main(int argc, char **argv)
 {

@@ -27,6 +27,7 @@ struct rec {
     uint8_t code;      /* index into codes + 1; 0 none */
     int8_t worker;     /* "w<k>" of the first answer, -1 other */
     uint8_t wrong;
+    uint8_t version; /* index into refs + 1 of the first answer; 0 none */
 };
 
 struct ref {
@@ -219,14 +220,20 @@ static int code_index(struct kt_load *l, const kf_bytes *code)
 }
 
 /* Compare an `ok` answer with the reference forward. Returns a reason when wrong. */
+static int ref_index(const struct kt_load *l, kf_bytes version)
+{
+    for (int k = 0; k < l->n_refs; k++)
+        if (strlen(l->refs[k].version) == version.len &&
+            !memcmp(l->refs[k].version, version.ptr, version.len))
+            return k;
+    return -1;
+}
+
 static const char *check_numbers(struct kt_load *l, int64_t i, const struct resp *rs, float *in,
                                  float *want, float *got)
 {
-    const struct ref *r = NULL;
-    for (int k = 0; k < l->n_refs; k++)
-        if (strlen(l->refs[k].version) == rs->version.len &&
-            !memcmp(l->refs[k].version, rs->version.ptr, rs->version.len))
-            r = &l->refs[k];
+    int ri = ref_index(l, rs->version);
+    const struct ref *r = ri >= 0 ? &l->refs[ri] : NULL;
     if (!r)
         return "a version no test published";
     if (rs->rows != l->o.rows || rs->cols != r->out_w)
@@ -310,6 +317,7 @@ static void handle(struct kt_load *l, const kio_msg *m, float *in, float *want, 
             r->answer_us = now;
             r->status = (uint8_t)rs.status;
             r->code = rs.status != RESP_OK ? (uint8_t)(code_index(l, &rs.err_code) + 1) : 0;
+            r->version = (uint8_t)(ref_index(l, rs.version) + 1);
             if (rs.worker.len >= 2 && rs.worker.ptr[0] == 'w' && rs.worker.ptr[1] >= '0' &&
                 rs.worker.ptr[1] < '0' + KT_MAX_WORKERS)
                 r->worker = (int8_t)(rs.worker.ptr[1] - '0');
@@ -579,6 +587,20 @@ int64_t kt_load_first_answer_by(struct kt_load *l, int worker, int64_t since_us)
     }
     pthread_mutex_unlock(&l->lock);
     return first;
+}
+
+int64_t kt_load_version_count(struct kt_load *l, const char *version, int64_t from_us,
+                              int64_t to_us)
+{
+    int64_t n = atomic_load(&l->n_sent), c = 0;
+    int k = ref_index(l, (kf_bytes){(const uint8_t *)version, strlen(version)});
+    pthread_mutex_lock(&l->lock);
+    for (int64_t i = 0; k >= 0 && i < n; i++) {
+        const struct rec *r = &l->recs[i];
+        c += r->version == k + 1 && r->sent_us >= from_us && r->sent_us < to_us;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return c;
 }
 
 bool kt_load_other(struct kt_load *l, const char *id, struct kt_other *out)

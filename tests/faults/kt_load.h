@@ -122,6 +122,11 @@ void kt_load_window(struct kt_load *l, int64_t from_us, int64_t to_us, double *p
  * when none. */
 int64_t kt_load_first_answer_by(struct kt_load *l, int worker, int64_t since_us);
 
+/** @brief First answers computed by @p version (kt_load_expect'ed) to requests sent in
+ *         [from_us, to_us). */
+int64_t kt_load_version_count(struct kt_load *l, const char *version, int64_t from_us,
+                              int64_t to_us);
+
 /** @brief An answer to an id not of the load's form. */
 struct kt_other {
     char id[64];
