@@ -18,6 +18,8 @@ static const struct {
     {"backlog", fault_backlog},
     {"s3_join", fault_s3_join},
     {"kill", fault_kill},
+    {"broker", fault_broker},
+    {"leader", fault_leader},
     {"s3_rollout", fault_s3_rollout},
     {"deadline", fault_deadline},
     {"labels", fault_labels},

@@ -557,19 +557,25 @@ double kt_load_recovery_s(struct kt_load *l, int64_t since_us, double slow_s)
     return last ? (double)(last - since_us) / 1e6 : 0;
 }
 
-void kt_load_window(struct kt_load *l, int64_t from_us, int64_t to_us, double *p99_s, double *max_s)
+void kt_load_window(struct kt_load *l, int64_t from_us, int64_t to_us, int64_t *sent,
+                    int64_t *answered, double *p99_s, double *max_s)
 {
     int64_t n = atomic_load(&l->n_sent);
     double *v = malloc(((size_t)n + 1) * sizeof(double));
     KT_ASSERT(v);
     size_t k = 0;
+    *sent = 0;
     pthread_mutex_lock(&l->lock);
     for (int64_t i = 0; i < n; i++) {
         const struct rec *r = &l->recs[i];
-        if (r->answers && r->sent_us >= from_us && r->sent_us < to_us)
+        if (r->sent_us < from_us || r->sent_us >= to_us || (r->delivered != 1 && !r->answers))
+            continue;
+        (*sent)++;
+        if (r->answers)
             v[k++] = (double)(r->answer_us - r->sent_us) / 1e6;
     }
     pthread_mutex_unlock(&l->lock);
+    *answered = (int64_t)k;
     *p99_s = pct(v, k, 0.99);
     *max_s = k ? v[k - 1] : 0;
     free(v);

@@ -114,9 +114,12 @@ void kt_load_codes(struct kt_load *l, char *buf, size_t size);
  */
 double kt_load_recovery_s(struct kt_load *l, int64_t since_us, double slow_s);
 
-/** @brief Latency p99 and max of the requests sent in [from_us, to_us). */
-void kt_load_window(struct kt_load *l, int64_t from_us, int64_t to_us, double *p99_s,
-                    double *max_s);
+/**
+ * @brief Of the requests sent in [from_us, to_us): how many (acknowledged by
+ *        the broker), how many answered, and the answers' latency p99 and max.
+ */
+void kt_load_window(struct kt_load *l, int64_t from_us, int64_t to_us, int64_t *sent,
+                    int64_t *answered, double *p99_s, double *max_s);
 
 /** @brief The first answer (mono µs) by worker "w<i>" to a request sent at or after @p since_us; 0
  * when none. */

@@ -72,8 +72,8 @@ void kt_row_check_load(struct kt_row *r, struct kt_load *l, int64_t missing,
 {
     char codes[200];
     kt_load_codes(l, codes, sizeof(codes));
-    kt_row_check(r, missing == 0 && st->lost == 0, "%s: 0 of %" PRId64 " lost (%" PRId64 ")", who,
-                 st->sent, st->lost);
+    kt_row_check(r, missing == 0 && st->lost == 0, "%s: %" PRId64 " of %" PRId64 " lost", who,
+                 st->lost, st->sent);
     kt_row_check(r, st->wrong == 0 && st->errors == 0,
                  "%s: every answer ok and right (%" PRId64 " wrong, %" PRId64 " errors%s%s)", who,
                  st->wrong, st->errors, codes[0] ? ": " : "", codes);
