@@ -3,7 +3,11 @@
  * @brief Kafka administration through librdkafka's admin API: topics, their
  *        configuration, watermarks, and consumer groups (committed offsets,
  *        lag, members and their assignments) — what `kfleetctl`, the devstack
- *        and the worker's bluegreen membership check need.
+ *        and the worker's group probe (a child process) need.
+ *
+ * librdkafka 2.0.2's admin requests can abort the process when brokers go
+ * away (librdkafka #4605, #3663): the worker process calls none of these
+ * functions itself (docs/worker.md, "The group probe").
  *
  * Every call is synchronous, bounded by @p timeout_ms, and writes a reason into
  * errstr on failure (when errstr is not NULL).

@@ -356,6 +356,17 @@ int kio_consumer_committed(kio_consumer *kc, kio_tplist *parts, int timeout_ms)
     return kio_err_from_rd(err);
 }
 
+int kio_consumer_watermarks(kio_consumer *kc, const char *topic, int32_t partition, int64_t *low,
+                            int64_t *high, int timeout_ms)
+{
+    if (!kc || !topic || partition < 0 || !low || !high)
+        return -EINVAL;
+    /* A ListOffsets request to the partition's leader on this consumer's own
+     * connections: no admin request, no group coordinator involved. */
+    return kio_err_from_rd(
+        rd_kafka_query_watermark_offsets(kc->c.rk, topic, partition, low, high, timeout_ms));
+}
+
 int kio_consumer_assignment(kio_consumer *kc, kio_tplist **out)
 {
     if (!kc || !out)

@@ -163,6 +163,15 @@ int kio_consumer_commit_offsets(kio_consumer *kc, const kio_tplist *offsets, boo
 int kio_consumer_committed(kio_consumer *kc, kio_tplist *parts, int timeout_ms);
 
 /**
+ * @brief Low (oldest retained) and high (next to be written) watermark of one
+ *        partition, asked from its leader on this consumer's connections
+ *        (not through the admin API; the partition need not be assigned).
+ * @returns 0; -ENOENT unknown topic or partition; -ETIMEDOUT; -EINVAL; -EIO
+ */
+int kio_consumer_watermarks(kio_consumer *kc, const char *topic, int32_t partition, int64_t *low,
+                            int64_t *high, int timeout_ms);
+
+/**
  * @brief The current assignment.
  * @param[out] out new list (kio_tplist_free); offsets are this member's
  *             positions (the next offset it will read) or KIO_OFFSET_INVALID

@@ -330,24 +330,29 @@ static void wait_unassigned(struct worker *w, int timeout_ms)
 }
 
 /* Whether the group's coordinator shows every partition of @p parts owned by
- * some member: the moment the peers took over. */
-static bool partitions_owned(struct worker *w, const kio_tplist *parts)
+ * some member: the moment the peers took over. Asks the group probe and
+ * takes its answer on a later call (the caller polls every 20 ms); answers
+ * to questions asked before @p since_us (before the revoke) do not count. */
+static bool partitions_owned(struct worker *w, const kio_tplist *parts, int64_t since_us)
 {
-    struct kio_group *g = NULL;
-    char errstr[256];
-    if (!w->admin || kio_admin_group_describe(w->admin, kf_conf_str(w->conf, "group.id"), &g, 2000,
-                                              errstr, sizeof(errstr)))
+    if (!w->probe)
+        return false;
+    struct group_probe_group *g = NULL;
+    int err = group_probe_poll(w->probe, &g);
+    group_probe_request(w->probe); /* -EBUSY: one is on its way already */
+    if (err)
         return false;
     size_t owned = 0;
-    for (size_t i = 0; i < parts->count; i++)
+    for (size_t i = 0; g->asked_us >= since_us && i < parts->count; i++)
         for (size_t m = 0; m < g->member_count; m++)
             if (kio_tplist_find(g->members[m].assignment, parts->elems[i].topic,
                                 parts->elems[i].partition)) {
                 owned++;
                 break;
             }
-    kio_group_free(g);
-    return owned == parts->count;
+    bool all = g->asked_us >= since_us && owned == parts->count;
+    group_probe_group_free(g);
+    return all;
 }
 
 /* The hand-off swap, for weights that do not fit twice (ARCHITECTURE §4):
@@ -382,7 +387,7 @@ static void handoff_swap(struct worker *w, struct served_model *sm, const char *
     if (mine && mine->count) {
         int64_t until = kf_clock_mono_us() + 10 * 1000000LL;
         while (!t_owned && kf_clock_mono_us() < until) {
-            if (partitions_owned(w, mine))
+            if (partitions_owned(w, mine, t_revoked))
                 t_owned = kf_clock_mono_us();
             else
                 kf_sleep_ms(20);
@@ -634,11 +639,20 @@ static void fleet_upkeep(struct worker *w)
         control_emit(w, &ev);
     }
 
-    /* The request group's members (their client ids are worker ids). */
-    struct kio_group *g = NULL;
-    char errstr[256];
-    if (!w->admin || kio_admin_group_describe(w->admin, kf_conf_str(w->conf, "group.id"), &g, 2000,
-                                              errstr, sizeof(errstr)))
+    /* Ask for the request group's members once a second; fleet_membership
+     * acts on the answer the turn it arrives (-EBUSY: the last question is
+     * still out; -EAGAIN: the probe is being restarted). */
+    if (w->probe)
+        group_probe_request(w->probe);
+}
+
+/* The request group's members (their client ids are worker ids), from the
+ * group probe's answer if one arrived: the main loop never waits for it, and
+ * while none comes (probe restarting, brokers away) these checks skip. */
+static void fleet_membership(struct worker *w)
+{
+    struct group_probe_group *g = NULL;
+    if (!w->probe || group_probe_poll(w->probe, &g))
         return;
     const char *members[64];
     size_t nm = 0;
@@ -670,7 +684,7 @@ static void fleet_upkeep(struct worker *w)
         snprintf(ev.reason, sizeof(ev.reason), "left the request group; seen by %s", w->id);
         control_emit(w, &ev);
     }
-    kio_group_free(g);
+    group_probe_group_free(g);
 }
 
 /* A new model on the log: serve it if configured to (models=* or listed). */
@@ -689,8 +703,10 @@ void agent_step(struct worker *w)
     agent_step_models(w);
     for (size_t i = 0; i < w->n_models; i++)
         model_step(w, &w->models[i]);
-    if (atomic_load(&w->joined))
+    if (atomic_load(&w->joined)) {
+        fleet_membership(w);
         fleet_upkeep(w);
+    }
 }
 
 /* Start-up: the target of every served model, loaded before the worker

@@ -7,7 +7,6 @@
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
-#include "common/kio_admin.h"
 #include "schema/ctl_sig.h"
 
 #include <errno.h>
@@ -48,12 +47,10 @@ int control_start(struct worker *w, char *errstr, size_t errstr_size)
         kf_errf(errstr, errstr_size, "assign %s: %s", w->topic_control, kf_strerror(err));
         return err;
     }
-    kio_admin *ka = kio_admin_new(&o, errstr, errstr_size);
-    if (!ka)
-        return -EINVAL;
+    /* Where the log ends now, asked on the control consumer's own connection:
+     * the worker process makes no admin-API requests (docs/worker.md). */
     int64_t low = 0;
-    err = kio_admin_watermarks(ka, w->topic_control, 0, &low, &w->control_end, 15000);
-    kio_admin_free(ka);
+    err = kio_consumer_watermarks(w->control, w->topic_control, 0, &low, &w->control_end, 15000);
     if (err) {
         kf_errf(errstr, errstr_size,
                 "control topic %s: %s (is the broker up and the topic created?)", w->topic_control,

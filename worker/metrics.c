@@ -167,6 +167,26 @@ metric_series *metrics_series(metric_family *fam, const char *const *label_value
     return s;
 }
 
+int metrics_series_remove(metric_family *fam, const char *const *label_values)
+{
+    metrics *m = fam->m;
+    metric_series *gone = NULL;
+    pthread_mutex_lock(&m->lock);
+    for (metric_series **pp = &fam->series; *pp; pp = &(*pp)->next)
+        if (series_matches(*pp, label_values)) {
+            gone = *pp;
+            *pp = gone->next;
+            break;
+        }
+    pthread_mutex_unlock(&m->lock);
+    if (!gone)
+        return -ENOENT;
+    for (size_t i = 0; i < fam->nlabels; i++)
+        free(gone->label_values[i]);
+    free(gone);
+    return 0;
+}
+
 void metric_inc(metric_series *s, double v)
 {
     if (s)

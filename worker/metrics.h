@@ -51,6 +51,16 @@ metric_family *metrics_family(metrics *m, const char *name, const char *help, en
  */
 metric_series *metrics_series(metric_family *fam, const char *const *label_values);
 
+/**
+ * @brief Remove the series of @p fam with these label values: scrapes no
+ *        longer show it (a gauge whose subject went away, e.g. the lag of a
+ *        partition this worker no longer owns). Every pointer to it from
+ *        metrics_series() becomes invalid: only for series that are looked up
+ *        per update, never kept, and updated on the removing thread only.
+ * @returns 0, -ENOENT (no such series)
+ */
+int metrics_series_remove(metric_family *fam, const char *const *label_values);
+
 void metric_inc(metric_series *s, double v);     /**< counter or gauge: += v */
 void metric_set(metric_series *s, double v);     /**< gauge: = v */
 void metric_observe(metric_series *s, double v); /**< histogram */

@@ -640,6 +640,9 @@ int serve_start(struct worker *w, char *errstr, size_t errstr_size)
         .opaque = w,
         /* A worker's id doubles as its group instance hint in the member's
          * client id, so the group's membership names workers (bluegreen). */
+        /* kfleet_consumer_lag comes from the statistics (worker_lag_stats). */
+        .stats_cb = worker_lag_stats,
+        .stats_interval_ms = 5000,
     };
     struct kio_consumer_opts co = {
         .group_id = kf_conf_str(w->conf, "group.id"),

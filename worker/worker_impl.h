@@ -17,7 +17,6 @@
 
 #include "common/crypto.h"
 #include "common/kf_conf.h"
-#include "common/kio_admin.h"
 #include "common/kio_consumer.h"
 #include "common/kio_producer.h"
 #include "common/objstore.h"
@@ -25,6 +24,7 @@
 #include "schema/fleet.h"
 #include "schema/req.h"
 #include "worker/batcher.h"
+#include "worker/group_probe.h"
 #include "worker/http.h"
 #include "worker/metrics.h"
 #include "worker/offtrack.h"
@@ -135,7 +135,9 @@ struct worker {
     size_t n_models;
     bool serve_all; /* models = "*" */
 
-    kio_admin *admin;                   /* group membership, lag */
+    /* The request group's members and assignments, from a helper process:
+     * the worker process makes no admin-API calls (group_probe.h). */
+    group_probe *probe;
     char expire_sent[32][CTL_NAME_CAP]; /* claims we appended rollout.expire for (ring) */
     size_t expire_pos;
     char left_sent[32][CTL_NAME_CAP]; /* departed workers we appended worker.left for */
@@ -143,6 +145,7 @@ struct worker {
     int64_t next_fleet_check_us;
 
     struct worker_metrics m;
+    kio_tplist *lag_reported; /* partitions with a kfleet_consumer_lag series now */
     http_server *http;
 
     atomic_bool stop;       /* SIGTERM/SIGINT */
@@ -197,7 +200,8 @@ bool agent_can_serve(struct worker *w);
 /* worker_status.c */
 void worker_metrics_init(struct worker *w);
 void worker_status_refresh(struct worker *w);
-void worker_lag_refresh(struct worker *w, kio_admin *ka);
+/** @brief The request consumer's statistics callback: kfleet_consumer_lag of owned partitions. */
+void worker_lag_stats(void *opaque, const char *json, size_t len);
 int worker_http_start(struct worker *w, char *errstr, size_t errstr_size);
 
 #endif

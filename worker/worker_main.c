@@ -200,11 +200,18 @@ static int run(struct worker *w)
         return 1;
     }
 
-    struct kio_opts ao = {
-        .brokers = kf_conf_str(w->conf, "brokers"), .client_id = w->id, .conf = w->conf};
-    w->admin = kio_admin_new(&ao, errstr, sizeof(errstr));
-    kio_admin *ka = w->admin;
-    int64_t next_status = 0, next_lag = 0;
+    /* Membership for fleet upkeep and hand-off, described by a child process
+     * (group_probe.h); without one those checks skip their rounds. */
+    struct group_probe_opts po = {
+        .brokers = kf_conf_str(w->conf, "brokers"),
+        .client_id = w->id,
+        .group = kf_conf_str(w->conf, "group.id"),
+        .conf = w->conf,
+    };
+    w->probe = group_probe_new(&po, errstr, sizeof(errstr));
+    if (!w->probe)
+        KF_LOG_W("worker", "%s: no group membership checks", errstr);
+    int64_t next_status = 0;
     int64_t next_wait_log = 0;
     while (!atomic_load(&w->stop) && !atomic_load(&w->fatal)) {
         /* Readiness gates membership: the worker takes partitions only when
@@ -226,10 +233,6 @@ static int run(struct worker *w)
         if (now >= next_status) {
             worker_status_refresh(w);
             next_status = now + 250000;
-        }
-        if (ka && now >= next_lag) {
-            worker_lag_refresh(w, ka);
-            next_lag = now + 5000000;
         }
     }
     bool fatal = atomic_load(&w->fatal);
@@ -254,7 +257,8 @@ static void worker_fini(struct worker *w)
     control_stop(w);
     kio_consumer_free(w->control);
     kio_producer_free(w->producer);
-    kio_admin_free(w->admin);
+    group_probe_free(w->probe);
+    kio_tplist_free(w->lag_reported);
     fleet_state_free(w->fleet);
     offtrack_free(w->offsets);
     store_free(w->store);
@@ -271,6 +275,9 @@ int main(int argc, char **argv)
 {
     static struct worker w;
     char errstr[512];
+    /* The group probe's child: the same binary, talking on its stdin. */
+    if (argc > 1 && !strcmp(argv[1], GROUP_PROBE_ARG))
+        return group_probe_child_main();
     w.conf = kf_conf_new(worker_props, worker_props_count, errstr, sizeof(errstr));
     if (!w.conf) {
         fprintf(stderr, "kfleet-worker: %s\n", errstr);

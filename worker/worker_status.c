@@ -4,8 +4,9 @@
 #include "worker/worker_impl.h"
 
 #include "common/kf_clock.h"
+#include "common/kf_err.h"
 #include "common/kf_log.h"
-#include "common/kio_admin.h"
+#include "worker/lag_stats.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,8 +45,8 @@ void worker_metrics_init(struct worker *w)
         m->reg, "kfleet_model_version_info", "1 for the version each model serves on this worker.",
         METRIC_GAUGE, (const char *const[]){"model", "version", NULL}, NULL, 0);
     m->lag = metrics_family(m->reg, "kfleet_consumer_lag",
-                            "Consumer-group lag of the requests topic, by partition (high "
-                            "watermark minus committed offset).",
+                            "Consumer-group lag of the requests topic on the partitions this "
+                            "worker owns (high watermark minus committed offset).",
                             METRIC_GAUGE,
                             (const char *const[]){"group", "topic", "partition", NULL}, NULL, 0);
     m->inflight =
@@ -185,25 +186,40 @@ void worker_status_refresh(struct worker *w)
     }
 }
 
-/* Main thread, every few seconds: the group's lag as Kafka computes it
- * (committed offsets vs high watermarks), the same query kfleetctl lag makes. */
-void worker_lag_refresh(struct worker *w, kio_admin *ka)
+/* Main thread, inside kio_consumer_poll of the request consumer, once per
+ * statistics interval: the lag of the partitions this member owns, as
+ * librdkafka's statistics give it (no admin API in the worker process: it
+ * can abort the process when brokers go away, issue 12). A partition that
+ * left this worker leaves its gauge at the next interval; its new owner
+ * reports it. */
+void worker_lag_stats(void *opaque, const char *json, size_t len)
 {
-    struct kio_partition_lag *lag = NULL;
-    size_t n = 0;
-    char errstr[256];
+    struct worker *w = opaque;
     const char *group = kf_conf_str(w->conf, "group.id");
-    if (kio_admin_group_lag(ka, group, w->topic_requests, &lag, &n, 5000, errstr, sizeof(errstr))) {
-        KF_LOG_D("status", "lag query: %s", errstr);
+    kio_tplist *mine = NULL, *lag = NULL;
+    int err = kio_consumer_assignment(w->requests, &mine);
+    if (!err)
+        err = lag_stats_parse(json, len, w->topic_requests, mine, &lag);
+    kio_tplist_free(mine);
+    if (err) {
+        KF_LOG_D("status", "lag from statistics: %s", kf_strerror(err));
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        char part[16];
-        snprintf(part, sizeof(part), "%d", lag[i].partition);
-        metric_set(metrics_series(w->m.lag, (const char *const[]){group, w->topic_requests, part}),
-                   (double)lag[i].lag);
+    char part[16];
+    for (size_t i = 0; w->lag_reported && i < w->lag_reported->count; i++) {
+        int32_t p = w->lag_reported->elems[i].partition;
+        if (kio_tplist_find(lag, w->topic_requests, p))
+            continue;
+        snprintf(part, sizeof(part), "%d", p);
+        metrics_series_remove(w->m.lag, (const char *const[]){group, w->topic_requests, part});
     }
-    free(lag);
+    for (size_t i = 0; i < lag->count; i++) {
+        snprintf(part, sizeof(part), "%d", lag->elems[i].partition);
+        metric_set(metrics_series(w->m.lag, (const char *const[]){group, w->topic_requests, part}),
+                   (double)lag->elems[i].offset);
+    }
+    kio_tplist_free(w->lag_reported);
+    w->lag_reported = lag;
 }
 
 static int on_metrics(void *opaque, kf_buf *body, const char **content_type)

@@ -1,5 +1,6 @@
 /* Lag as kio reports it equals high watermark minus committed offset: produce
- * N, consume everything but commit only M, and compare per partition. */
+ * N, consume everything but commit only M, and compare per partition. The
+ * consumer's own watermark query agrees with the admin client's. */
 #include "common/kf_clock.h"
 #include "kio_test_util.h"
 #include "tests/lib/kf_test.h"
@@ -71,6 +72,11 @@ int main(void)
                (long long)high, (long long)lag[i].committed, (long long)lag[i].lag);
         KT_ASSERT_INT_EQ(low, 0);
         KT_ASSERT_INT_EQ(high, count[p]);
+        /* the consumer's own query (no admin API) agrees */
+        int64_t clow = -5, chigh = -5;
+        KT_ASSERT_INT_EQ(kio_consumer_watermarks(kc, topic, p, &clow, &chigh, 10000), 0);
+        KT_ASSERT_INT_EQ(clow, low);
+        KT_ASSERT_INT_EQ(chigh, high);
         KT_ASSERT_INT_EQ(lag[i].low, low);
         KT_ASSERT_INT_EQ(lag[i].high, high);
         KT_ASSERT_INT_EQ(lag[i].committed, stored[p]);
@@ -99,6 +105,8 @@ int main(void)
     }
     free(lag);
     /* an unknown topic */
+    int64_t low, high;
+    KT_ASSERT_INT_EQ(kio_consumer_watermarks(kc, topic, -1, &low, &high, 5000), -EINVAL);
     KT_ASSERT_INT_EQ(kio_admin_group_lag(kt_admin(), group, "kfleet-test-no-such-topic", &lag, &n,
                                          10000, err, sizeof(err)),
                      -ENOENT);

@@ -3,6 +3,7 @@
 #include "tests/lib/kf_test.h"
 #include "worker/metrics.h"
 
+#include <errno.h>
 #include <pthread.h>
 
 static char *render(metrics *m)
@@ -46,6 +47,37 @@ static void test_counter_gauge_labels(void)
     metric_set(metrics_series(up, NULL), 0.25);
     text = render(m);
     KT_ASSERT(strstr(text, "kfleet_up 0.25\n"));
+    free(text);
+    metrics_free(m);
+}
+
+/* A removed series leaves the scrape; its neighbours and a re-created one stay. */
+static void test_series_remove(void)
+{
+    metrics *m = metrics_new();
+    metric_family *lag = metrics_family(m, "kfleet_consumer_lag", "Lag.", METRIC_GAUGE,
+                                        (const char *const[]){"partition", NULL}, NULL, 0);
+    for (int p = 0; p < 3; p++) {
+        char part[8];
+        snprintf(part, sizeof(part), "%d", p);
+        metric_set(metrics_series(lag, (const char *const[]){part}), 10 + p);
+    }
+    KT_ASSERT_INT_EQ(metrics_series_remove(lag, (const char *const[]){"1"}), 0);
+    KT_ASSERT_INT_EQ(metrics_series_remove(lag, (const char *const[]){"1"}), -ENOENT);
+    KT_ASSERT_INT_EQ(metrics_series_remove(lag, (const char *const[]){"7"}), -ENOENT);
+    char *text = render(m);
+    KT_ASSERT(strstr(text, "kfleet_consumer_lag{partition=\"0\"} 10\n"));
+    KT_ASSERT(!strstr(text, "partition=\"1\""));
+    KT_ASSERT(strstr(text, "kfleet_consumer_lag{partition=\"2\"} 12\n"));
+    free(text);
+    /* the first and the last of the list */
+    KT_ASSERT_INT_EQ(metrics_series_remove(lag, (const char *const[]){"2"}), 0);
+    KT_ASSERT_INT_EQ(metrics_series_remove(lag, (const char *const[]){"0"}), 0);
+    metric_set(metrics_series(lag, (const char *const[]){"1"}), 5);
+    text = render(m);
+    KT_ASSERT(
+        strstr(text, "# TYPE kfleet_consumer_lag gauge\nkfleet_consumer_lag{partition=\"1\"} 5\n"));
+    KT_ASSERT(!strstr(text, "partition=\"0\""));
     free(text);
     metrics_free(m);
 }
@@ -97,6 +129,7 @@ static void test_concurrent_increments(void)
 int main(void)
 {
     KT_RUN(test_counter_gauge_labels);
+    KT_RUN(test_series_remove);
     KT_RUN(test_histogram);
     KT_RUN(test_concurrent_increments);
     metrics_free(NULL);
