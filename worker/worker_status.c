@@ -90,13 +90,7 @@ static bool ready(struct worker *w)
     if (!atomic_load(&w->joined) || !atomic_load(&w->rebalanced) || atomic_load(&w->stop) ||
         atomic_load(&w->fatal))
         return false;
-    for (size_t i = 0; i < w->n_models; i++) {
-        char active[64], standby[64];
-        slot_versions(w->models[i].slot, active, standby);
-        if (!active[0])
-            return false;
-    }
-    return true;
+    return agent_can_serve(w);
 }
 
 /* A JSON string, escaped (worker ids and versions are restricted names, but
