@@ -28,7 +28,7 @@ int fault_kill(const char *worker_bin)
 
     struct kt_load_opts lo = {.rate = RATE};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
-    kt_row_sleep(&row, 8000);
+    kt_row_sleep(&row, 5000);
 
     kt_load_phase(load, KT_PHASE_DURING);
     int64_t t_kill = kf_clock_mono_us();
@@ -39,7 +39,7 @@ int fault_kill(const char *worker_bin)
     kt_env_worker_start(e, 1, NULL);
     int64_t t_ready = kf_clock_mono_us();
     printf("w1 restarted, ready after %.1f s\n", (double)(t_ready - t_restart) / 1e6);
-    kt_row_sleep(&row, 10000);
+    kt_row_sleep(&row, 8000);
     struct kt_load_stats st;
     int64_t lost = kt_row_drain(&row, load, 5000, 60, &st);
     int64_t end = kf_clock_mono_us();

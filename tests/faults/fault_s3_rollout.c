@@ -13,7 +13,7 @@
 #include <inttypes.h>
 
 #define WORKERS 3
-#define OUTAGE_MS 20000
+#define OUTAGE_MS 15000
 #define COMPLETE_MAX_S 60.0
 
 struct log_count {

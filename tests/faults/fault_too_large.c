@@ -108,7 +108,8 @@ int fault_too_large(const char *worker_bin)
 
     char what[400];
     snprintf(what, sizeof(what),
-             "%d workers, %d req/s; responses topic max.message.bytes=32768; %d rounds of a "
+             "%d workers (batch.size 16 KiB), %d req/s; responses topic max.message.bytes=32768; "
+             "%d rounds of a "
              "%d-row request (64 KiB answer, refused by the broker) and a %d-row request to a "
              "%d-output model (1.3 MB answer, refused by the client): %d of %d answered with an "
              "error, dead-lettered and committed past",

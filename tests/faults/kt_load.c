@@ -45,6 +45,7 @@ struct kt_load {
     int64_t cap;
     _Atomic int64_t n_sent;
     atomic_int phase;
+    _Atomic int64_t during_us; /* when the DURING phase began; 0 not yet */
     atomic_bool stop_send, stop_collect;
     pthread_t sender, collector;
     bool sending, collecting;
@@ -373,6 +374,8 @@ void kt_load_start(struct kt_load *l)
 
 void kt_load_phase(struct kt_load *l, enum kt_phase phase)
 {
+    if (phase == KT_PHASE_DURING)
+        atomic_store(&l->during_us, kf_clock_mono_us());
     atomic_store(&l->phase, (int)phase);
 }
 
@@ -476,6 +479,7 @@ void kt_load_stats(struct kt_load *l, struct kt_load_stats *st)
         KT_ASSERT(lat[p] = malloc(((size_t)n + 1) * sizeof(double)));
     KT_ASSERT(all);
     size_t n_all = 0;
+    int64_t during_us = atomic_load(&l->during_us);
     pthread_mutex_lock(&l->lock);
     for (int64_t i = 0; i < n; i++) {
         const struct rec *r = &l->recs[i];
@@ -500,7 +504,11 @@ void kt_load_stats(struct kt_load *l, struct kt_load_stats *st)
         if (r->worker >= 0)
             st->by_worker[r->worker]++;
         double s = (double)(r->answer_us - r->sent_us) / 1e6;
-        lat[r->phase][st->n[r->phase]++] = s;
+        /* A request sent before the fault but answered after it began met the fault. */
+        int phase = r->phase == KT_PHASE_BEFORE && during_us && r->answer_us > during_us
+                        ? KT_PHASE_DURING
+                        : r->phase;
+        lat[phase][st->n[phase]++] = s;
         all[n_all++] = s;
     }
     st->wrong += l->wrong_extra;

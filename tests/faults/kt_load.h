@@ -93,7 +93,9 @@ struct kt_load_stats {
     int64_t wrong;               /**< see the file comment */
     int64_t ok, errors, expired; /**< first answers by status */
     int64_t rows_ok;             /**< rows of the `ok` first answers */
-    int64_t n[KT_PHASES];        /**< answered requests per phase */
+    /** answered requests per phase; a request sent BEFORE and answered after DURING
+     *  began counts for DURING (it met the fault) */
+    int64_t n[KT_PHASES];
     double p50_s[KT_PHASES], p99_s[KT_PHASES], max_s[KT_PHASES]; /**< latency per phase */
     double p99_all_s, max_all_s;
     int64_t by_worker[KT_MAX_WORKERS]; /**< first answers per worker "w<i>" */
