@@ -62,7 +62,7 @@ struct kt_load {
     struct kt_other *others;
     size_t n_others, cap_others;
     int64_t wrong_extra; /* undecodable answers, unknown ids */
-    int wrong_printed, errors_printed;
+    int wrong_printed, errors_printed, dups_printed;
 };
 
 static uint64_t mix(uint64_t *s)
@@ -322,6 +322,12 @@ static void handle(struct kt_load *l, const kio_msg *m, float *in, float *want, 
             if (rs.worker.len >= 2 && rs.worker.ptr[0] == 'w' && rs.worker.ptr[1] >= '0' &&
                 rs.worker.ptr[1] < '0' + KT_MAX_WORKERS)
                 r->worker = (int8_t)(rs.worker.ptr[1] - '0');
+        } else if (l->dups_printed < 5) {
+            l->dups_printed++;
+            fprintf(stderr,
+                    "load: %s%" PRId64 " answered again by %.*s (first by w%d, %.1f s earlier)\n",
+                    l->prefix, i, (int)rs.worker.len, (const char *)rs.worker.ptr, r->worker,
+                    (double)(now - r->answer_us) / 1e6);
         }
         if (why)
             r->wrong = 1;
