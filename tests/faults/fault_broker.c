@@ -29,18 +29,11 @@ struct outage {
 
 static int broker_outage(struct kt_row *row, const struct outage *o)
 {
-    struct kt_env *e = row->e;
     struct kt_version v1;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
-    for (int i = 0; i < WORKERS; i++)
-        kt_env_worker_start(e, i, NULL);
+    kt_row_fleet(row, &v1, 0, WORKERS, NULL);
     struct kt_load_opts lo = {.rate = o->rate};
     struct kt_load *load = kt_row_load(row, &lo, &v1);
-    kt_row_sleep(row, 5000);
-
-    kt_load_phase(load, KT_PHASE_DURING);
-    int64_t t_stop = kf_clock_mono_us();
+    int64_t t_stop = kt_row_fault_begins(row, load, 5000);
     int stop_rc = kt_stack_broker(o->node, false, o->kill);
     kt_row_sleep(row, OUTAGE_MS);
     int start_rc = kt_stack_broker(o->node, true, false);

@@ -41,9 +41,7 @@ int fault_deadline(const char *worker_bin)
 
     struct kt_load_opts lo = {.rate = 20};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
-    kt_row_sleep(&row, 3000);
-
-    kt_load_phase(load, KT_PHASE_DURING);
+    kt_row_fault_begins(&row, load, 3000);
     struct kt_load_opts bo = {
         .max = BURST, .rows = BURST_ROWS, .deadline_ms = DEADLINE_MS, .id_prefix = "D"};
     struct kt_load *burst = kt_load_new(e, &bo);

@@ -21,17 +21,10 @@ int fault_kill(const char *worker_bin)
     kt_row_begin(&row, "5", "`kill -9` of one of three workers", "kill", worker_bin, 6, NULL);
     struct kt_env *e = row.e;
     struct kt_version v1;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
-    for (int i = 0; i < WORKERS; i++)
-        kt_env_worker_start(e, i, NULL);
-
+    kt_row_fleet(&row, &v1, 0, WORKERS, NULL);
     struct kt_load_opts lo = {.rate = RATE};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
-    kt_row_sleep(&row, 5000);
-
-    kt_load_phase(load, KT_PHASE_DURING);
-    int64_t t_kill = kf_clock_mono_us();
+    int64_t t_kill = kt_row_fault_begins(&row, load, 5000);
     int rc = kt_env_worker_stop(e, 1, SIGKILL);
     printf("w1 killed (%d)\n", rc);
     kt_row_sleep(&row, 10000);

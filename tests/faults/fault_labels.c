@@ -57,11 +57,7 @@ int fault_labels(const char *worker_bin)
     struct kt_env *e = row.e;
 
     struct kt_version v1;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
-    for (int i = 0; i < WORKERS; i++)
-        kt_env_worker_start(e, i, NULL);
-
+    kt_row_fleet(&row, &v1, 0, WORKERS, NULL);
     struct kt_load_opts lo = {.rate = 100};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
     size_t cap = 1 << 20;
@@ -69,9 +65,7 @@ int fault_labels(const char *worker_bin)
     KT_ASSERT(buf);
     struct scrapes sc = {0};
     scrape(e, &sc, buf, cap);
-    kt_row_sleep(&row, 2000);
-
-    kt_load_phase(load, KT_PHASE_DURING);
+    kt_row_fault_begins(&row, load, 2000);
     struct kt_load_opts fo = {
         .rate = FLOOD_RATE, .max = FLOOD, .id_prefix = "U", .random_model = true};
     struct kt_load *flood = kt_load_new(e, &fo);

@@ -168,21 +168,17 @@ int fault_poison(const char *worker_bin)
     KT_ASSERT_MSG(!topic_exists(e, nosuch), "%s exists before the test", nosuch);
 
     struct kt_version v1;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
     /* The prefix "e2e." covers every topic of this fleet, so refusing the
      * control, requests and DLQ topics is the never-rule's doing, not the
      * prefix's. The producer may not create topics (the broker would), and
      * gives up on an unknown topic after 3 s instead of librdkafka's 30. */
     const char *extra[] = {"reply_to.prefix=e2e.", "kafka.allow.auto.create.topics=false",
                            "kafka.topic.metadata.propagation.max.ms=3000", NULL};
-    for (int i = 0; i < WORKERS; i++)
-        kt_env_worker_start(e, i, extra);
+    kt_row_fleet(&row, &v1, 0, WORKERS, extra);
 
     struct kt_load_opts lo = {.rate = 100, .keep_others = true};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
-    kt_row_sleep(&row, 3000);
-    kt_load_phase(load, KT_PHASE_DURING);
+    kt_row_fault_begins(&row, load, 3000);
     for (int round = 0; round < ROUNDS; round++) {
         for (int k = 0; k < N_POISON; k++) {
             char id[32];

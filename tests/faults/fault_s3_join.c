@@ -22,15 +22,10 @@ int fault_s3_join(const char *worker_bin)
     kt_row_begin(&row, "4", "worker starts with S3 unreachable", "s3join", worker_bin, 6, NULL);
     struct kt_env *e = row.e;
     struct kt_version v1;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
-    kt_env_worker_start(e, 1, NULL);
-    kt_env_worker_start(e, 2, NULL);
+    kt_row_fleet(&row, &v1, 1, 3, NULL); /* w0 comes later */
     struct kt_load_opts lo = {.rate = 150};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
-    kt_row_sleep(&row, 3000);
-
-    kt_load_phase(load, KT_PHASE_DURING);
+    kt_row_fault_begins(&row, load, 3000);
     int stop_rc = kt_stack_s3(false);
     int64_t t_start = kf_clock_mono_us();
     kt_env_worker_spawn(e, 0, NULL);

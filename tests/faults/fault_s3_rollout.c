@@ -36,20 +36,15 @@ int fault_s3_rollout(const char *worker_bin)
     kt_row_begin(&row, "8", "S3 outage during a rolling update", "s3roll", worker_bin, 6, NULL);
     struct kt_env *e = row.e;
     struct kt_version v1, v2;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
     kt_env_version(e, "v2", 2, 0, NULL, &v2);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
-    for (int i = 0; i < WORKERS; i++)
-        kt_env_worker_start(e, i, NULL);
+    kt_row_fleet(&row, &v1, 0, WORKERS, NULL);
     struct kt_load_opts lo = {.rate = 150};
     struct kt_load *load = kt_load_new(e, &lo);
     kt_load_expect(load, &v1);
     kt_load_expect(load, &v2);
     kt_load_start(load);
     kt_load_warm(load, 0.5, 30);
-    kt_row_sleep(&row, 3000);
-
-    kt_load_phase(load, KT_PHASE_DURING);
+    kt_row_fault_begins(&row, load, 3000);
     int stop_rc = kt_stack_s3(false);
     int64_t t_close = kf_clock_mono_us();
     kt_env_announce(e, &v2, 2, NULL, &e->trusted);

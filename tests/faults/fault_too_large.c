@@ -41,7 +41,6 @@ int fault_too_large(const char *worker_bin)
     struct kt_env *e = row.e;
 
     struct kt_version v1, wide;
-    kt_env_version(e, "v1", 1, 0, NULL, &v1);
     char wide_model[128];
     snprintf(wide_model, sizeof(wide_model), "wide-%s", e->sfx);
     struct kt_spec ws = kt_env_spec(e, "v1", 9);
@@ -49,20 +48,17 @@ int fault_too_large(const char *worker_bin)
     ws.widths[1] = WIDE_OUT;
     kt_version_build(&ws, &e->trusted, &wide);
     kt_version_publish(e->os, &wide);
-    kt_env_announce(e, &v1, 1, NULL, &e->trusted);
     kt_env_announce(e, &wide, 1, NULL, &e->trusted);
     /* A topic whose max.message.bytes is below librdkafka's batch.size (1 MB)
      * needs producers that batch no more than it takes: Kafka refuses a
      * whole batch, and librdkafka 2.0.2 does not split it, so small answers
      * batched with a big one would fail with it (docs/operations.md). */
     const char *extra[] = {"kafka.batch.size=16384", NULL};
-    for (int i = 0; i < WORKERS; i++)
-        kt_env_worker_start(e, i, extra);
+    kt_row_fleet(&row, &v1, 0, WORKERS, extra);
 
     struct kt_load_opts lo = {.rate = 100, .keep_others = true};
     struct kt_load *load = kt_row_load(&row, &lo, &v1);
-    kt_row_sleep(&row, 3000);
-    kt_load_phase(load, KT_PHASE_DURING);
+    kt_row_fault_begins(&row, load, 3000);
     for (int round = 0; round < ROUNDS; round++) {
         char id[32];
         snprintf(id, sizeof(id), "B%d", round);
@@ -109,10 +105,9 @@ int fault_too_large(const char *worker_bin)
     char what[400];
     snprintf(what, sizeof(what),
              "%d workers (batch.size 16 KiB), %d req/s; responses topic max.message.bytes=32768; "
-             "%d rounds of a "
-             "%d-row request (64 KiB answer, refused by the broker) and a %d-row request to a "
-             "%d-output model (1.3 MB answer, refused by the client): %d of %d answered with an "
-             "error, dead-lettered and committed past",
+             "%d rounds of a %d-row request (64 KiB answer, refused by the broker) and a %d-row "
+             "request to a %d-output model (1.3 MB answer, refused by the client): %d of %d "
+             "answered with an error, dead-lettered and committed past",
              WORKERS, lo.rate, ROUNDS, BIG_ROWS, WIDE_ROWS, WIDE_OUT, settled, 2 * ROUNDS);
     kt_load_free(load);
     kt_version_fini(&v1);

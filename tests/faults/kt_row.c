@@ -22,6 +22,15 @@ void kt_row_begin(struct kt_row *r, const char *key, const char *fault, const ch
     printf("# row %s, %s: topics *.%s, logs in %s\n", key, fault, r->e->sfx, r->e->dir);
 }
 
+void kt_row_fleet(struct kt_row *r, struct kt_version *v1, int from, int to,
+                  const char *const *extra)
+{
+    kt_env_version(r->e, "v1", 1, 0, NULL, v1);
+    kt_env_announce(r->e, v1, 1, NULL, &r->e->trusted);
+    for (int i = from; i < to; i++)
+        kt_env_worker_start(r->e, i, extra);
+}
+
 struct kt_load *kt_row_load(struct kt_row *r, const struct kt_load_opts *o,
                             const struct kt_version *v)
 {
@@ -32,6 +41,13 @@ struct kt_load *kt_row_load(struct kt_row *r, const struct kt_load_opts *o,
     if (!kt_load_warm(l, 0.5, 30))
         printf("the load did not settle under 0.5 s in its first 30 s\n");
     return l;
+}
+
+int64_t kt_row_fault_begins(struct kt_row *r, struct kt_load *l, int before_ms)
+{
+    kt_row_sleep(r, before_ms);
+    kt_load_phase(l, KT_PHASE_DURING);
+    return kf_clock_mono_us();
 }
 
 int64_t kt_row_drain(struct kt_row *r, struct kt_load *l, int after_ms, int timeout_s,

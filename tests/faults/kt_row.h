@@ -32,9 +32,23 @@ struct kt_row {
 void kt_row_begin(struct kt_row *r, const char *key, const char *fault, const char *tag,
                   const char *worker_bin, int partitions, const struct kt_env_opts *opts);
 
+/**
+ * @brief Publish and announce (signed) version "v1" of the env's model (seed 1)
+ *        into @p v1, then start workers [@p from, @p to) with @p extra properties
+ *        (NULL-terminated, or NULL), each until it is ready.
+ */
+void kt_row_fleet(struct kt_row *r, struct kt_version *v1, int from, int to,
+                  const char *const *extra);
+
 /** @brief A load on the row's topics checked against @p v (NULL: none), started and warmed up. */
 struct kt_load *kt_row_load(struct kt_row *r, const struct kt_load_opts *o,
                             const struct kt_version *v);
+
+/**
+ * @brief Keep the load on for @p before_ms (its BEFORE phase), then switch it
+ *        to DURING: the fault begins. @returns that moment (kf_clock_mono_us).
+ */
+int64_t kt_row_fault_begins(struct kt_row *r, struct kt_load *l, int before_ms);
 
 /**
  * @brief End a load: requests sent from now on are AFTER the fault; keep
