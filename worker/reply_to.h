@@ -19,8 +19,8 @@
 #include <stddef.h>
 
 struct reply_to_policy {
-    const char *responses; /**< topic.responses: always allowed */
-    const char *prefix;    /**< "" allows no other topic */
+    const char *responses;    /**< topic.responses: always allowed */
+    const char *prefix;       /**< "" allows no other topic */
     const char *forbidden[3]; /**< requests, DLQ, control (NULL entries ignored) */
 };
 

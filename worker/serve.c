@@ -91,8 +91,8 @@ static void on_delivery(void *opaque, const struct kio_delivery *dr)
         free(o);
         return;
     }
-    KF_LOG_W("serve", "partition %d offset %" PRId64 ": delivery to %s failed: %s",
-             o->r->partition, o->r->offset, dr->topic, dr->errstr);
+    KF_LOG_W("serve", "partition %d offset %" PRId64 ": delivery to %s failed: %s", o->r->partition,
+             o->r->offset, dr->topic, dr->errstr);
     o->err = dr->err;
     snprintf(o->errstr, sizeof(o->errstr), "delivery to %s failed: %s", dr->topic, dr->errstr);
     o->next = w->failed_outs;
@@ -237,10 +237,10 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
         KIO_HEADER_STR("kfleet-source-partition", part),
         KIO_HEADER_STR("kfleet-source-offset", off),
     };
-    metric_inc(metrics_series(w->m.requests,
-                              (const char *const[]){model_label(r), v ? v->version : "",
-                                                    status_label(st)}),
-               1);
+    metric_inc(
+        metrics_series(w->m.requests, (const char *const[]){model_label(r), v ? v->version : "",
+                                                            status_label(st)}),
+        1);
     if (st == RESP_OK)
         atomic_fetch_add(&w->answered, 1);
     else if (st == RESP_EXPIRED)
@@ -330,8 +330,8 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
             /* Its deadline passed while it waited: answered, not computed. */
             metric_inc(metrics_series(w->m.queue_expired, (const char *const[]){r->model}), 1);
             atomic_store(&r->pending, 1);
-            send_response(w, r, RESP_EXPIRED, "expired", "deadline_ms passed while queued", NULL,
-                          0, NULL, NULL, 0);
+            send_response(w, r, RESP_EXPIRED, "expired", "deadline_ms passed while queued", NULL, 0,
+                          NULL, NULL, 0);
         } else if (!err) {
             const float *out = outputs + row * output_width;
             bool finite = true;
@@ -440,8 +440,8 @@ static void dispatch(struct worker *w, kio_msg *msg)
     /* reply_to is checked whatever else failed: a request that fails
      * validation after naming one is still answered on topic.responses. */
     char why[256];
-    bool reply_ok = !r->rq.reply_to.len ||
-                    reply_to_allowed(&w->reply_to, r->rq.reply_to, why, sizeof(why));
+    bool reply_ok =
+        !r->rq.reply_to.len || reply_to_allowed(&w->reply_to, r->rq.reply_to, why, sizeof(why));
     r->reply_default = !reply_ok;
     if (err) {
         if (!r->rq.model.len)
@@ -537,6 +537,7 @@ static void flow_control(struct worker *w)
         set_paused(w, true, NULL);
         w->paused = true;
         metric_set(metrics_series(w->m.paused, NULL), 1);
+        metric_inc(metrics_series(w->m.pauses, NULL), 1);
     } else if (w->paused && w->inflight_rows <= w->max_rows / 2 &&
                w->inflight_bytes <= w->max_bytes / 2) {
         KF_LOG_D("serve", "queue drained: resuming intake");
@@ -629,8 +630,13 @@ int serve_start(struct worker *w, char *errstr, size_t errstr_size)
      * 6 s is the broker's default group.min.session.timeout.ms. The prefetch
      * queue is bounded too: it is memory outside queue.max_bytes. */
     static const char *const props[] = {
-        "session.timeout.ms", "6000", "heartbeat.interval.ms", "1500",
-        "queued.max.messages.kbytes", "16384", NULL,
+        "session.timeout.ms",
+        "6000",
+        "heartbeat.interval.ms",
+        "1500",
+        "queued.max.messages.kbytes",
+        "16384",
+        NULL,
     };
     struct kio_opts o = {
         .brokers = kf_conf_str(w->conf, "brokers"),

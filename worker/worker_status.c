@@ -71,14 +71,18 @@ void worker_metrics_init(struct worker *w)
         m->reg, "kfleet_queue_expired_total",
         "Requests whose deadline_ms passed while they were queued: answered expired, not computed.",
         METRIC_COUNTER, (const char *const[]){"model", NULL}, NULL, 0);
-    m->computed_rows = metrics_family(m->reg, "kfleet_computed_rows_total",
-                                      "Rows run through the inference backend, by model.",
-                                      METRIC_COUNTER, (const char *const[]){"model", NULL}, NULL, 0);
+    m->computed_rows = metrics_family(
+        m->reg, "kfleet_computed_rows_total", "Rows run through the inference backend, by model.",
+        METRIC_COUNTER, (const char *const[]){"model", NULL}, NULL, 0);
     m->paused = metrics_family(m->reg, "kfleet_intake_paused",
                                "1 while the request partitions are paused because the queue is "
                                "full (queue.max_rows, queue.max_bytes).",
                                METRIC_GAUGE, NULL, NULL, 0);
     metric_set(metrics_series(m->paused, NULL), 0);
+    m->pauses = metrics_family(m->reg, "kfleet_intake_pauses_total",
+                               "Times the request partitions were paused because the queue was "
+                               "full.",
+                               METRIC_COUNTER, NULL, NULL, 0);
     m->device_mem = metrics_family(m->reg, "kfleet_device_memory_bytes",
                                    "Memory of the inference device (host memory for the "
                                    "reference backend), free and total.",

@@ -564,8 +564,8 @@ static void test_send_failures_own_nothing(void)
     }
     /* A header without a name is refused before anything is built. */
     struct kio_header bad[] = {KIO_HEADER_STR("a", "1"), {.name = NULL}};
-    struct kio_out_msg m = {.topic = "t", .value = "x", .value_len = 1, .headers = bad,
-                            .header_count = 2};
+    struct kio_out_msg m = {
+        .topic = "t", .value = "x", .value_len = 1, .headers = bad, .header_count = 2};
     KT_ASSERT_INT_EQ(kio_producer_send(kp, &m, KIO_SEND_COPY), -EINVAL);
     kio_producer_close(kp, 0);
     /* After close: refused, nothing leaked. */

@@ -16,7 +16,7 @@
 #include <inttypes.h>
 
 #define BURST 1000
-#define BURST_ROWS 8 /* 8000 rows, under queue.max_rows: seconds of work for one thread */
+#define BURST_ROWS 8 /* 8000 rows, 4 × queue.max_rows: seconds of work for one thread */
 #define DEADLINE_MS 1000
 
 int fault_deadline(const char *worker_bin)
@@ -36,7 +36,10 @@ int fault_deadline(const char *worker_bin)
     kt_version_build(&s, &e->trusted, &v1);
     kt_version_publish(e->os, &v1);
     kt_env_announce(e, &v1, 1, NULL, &e->trusted);
-    const char *extra[] = {"ref.threads=1", "max_batch_rows=64", NULL};
+    /* A queue smaller than the burst: the worker pauses its partitions
+     * mid-burst and resumes them as it drains, and nothing may be lost or
+     * answered twice for it (the backpressure path, under a checked load). */
+    const char *extra[] = {"ref.threads=1", "max_batch_rows=64", "queue.max_rows=2048", NULL};
     kt_env_worker_start(e, 0, extra);
 
     struct kt_load_opts lo = {.rate = 20};
@@ -60,6 +63,7 @@ int fault_deadline(const char *worker_bin)
     snprintf(label, sizeof(label), "model=\"%s\"", e->model);
     double q_expired = kt_probe_metric(metrics, "kfleet_queue_expired_total", label);
     double computed = kt_probe_metric(metrics, "kfleet_computed_rows_total", label);
+    double pauses = kt_probe_metric(metrics, "kfleet_intake_pauses_total", NULL);
     bool has_computed = strstr(metrics, "kfleet_computed_rows_total") != NULL;
     free(metrics);
     printf("burst: %" PRId64 " ok, %" PRId64 " expired, %" PRId64 " errors; load: %" PRId64
@@ -77,6 +81,9 @@ int fault_deadline(const char *worker_bin)
                  bs.ok, bs.expired, bs.answered - bs.ok - bs.expired);
     kt_row_check(&row, kt_load_code_count(burst, "expired") == bs.expired,
                  "every expired answer has error code 'expired'");
+    kt_row_check(&row, pauses >= 1,
+                 "the burst filled the queue (queue.max_rows=2048): intake paused %.0f time(s)",
+                 pauses);
     kt_row_check(&row, q_expired >= 1,
                  "kfleet_queue_expired_total counts requests that expired in the queue (%.0f)",
                  q_expired);
@@ -91,10 +98,12 @@ int fault_deadline(const char *worker_bin)
 
     char what[400], recover[96], a[32];
     snprintf(what, sizeof(what),
-             "1 worker (ref.threads=1, ~4 M MACs a row), %d req/s without deadline; a burst of "
-             "%d requests of %d rows with deadline_ms = send + %d ms: %" PRId64 " ok, %" PRId64
-             " expired (%.0f at batch time), computed rows = ok rows (%.0f)",
-             lo.rate, BURST, BURST_ROWS, DEADLINE_MS, bs.ok, bs.expired, q_expired, computed);
+             "1 worker (ref.threads=1, ~4 M MACs a row, queue.max_rows 2048), %d req/s without "
+             "deadline; a burst of %d requests of %d rows with deadline_ms = send + %d ms: %" PRId64
+             " ok, %" PRId64 " expired (%.0f at batch time), computed rows = ok rows (%.0f); "
+             "intake paused %.0f time(s)",
+             lo.rate, BURST, BURST_ROWS, DEADLINE_MS, bs.ok, bs.expired, q_expired, computed,
+             pauses);
     snprintf(recover, sizeof(recover), "burst answered in %s (its p99)",
              kt_row_secs(bs.p99_all_s, a, sizeof(a)));
     st.duplicated += bs.duplicated;

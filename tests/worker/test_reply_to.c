@@ -14,8 +14,8 @@ static const struct reply_to_policy policy = {
 static bool allowed(const struct reply_to_policy *p, const char *name)
 {
     char why[200] = "";
-    bool ok = reply_to_allowed(p, (kf_bytes){(const uint8_t *)name, strlen(name)}, why,
-                               sizeof(why));
+    bool ok =
+        reply_to_allowed(p, (kf_bytes){(const uint8_t *)name, strlen(name)}, why, sizeof(why));
     KT_ASSERT_MSG(ok || why[0], "a refusal says why (%s)", name);
     return ok;
 }
