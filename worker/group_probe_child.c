@@ -52,20 +52,11 @@ char *group_probe_answer_encode(uint64_t id, int err, const char *error, const s
         for (size_t i = 0; !bad && i < g->member_count; i++)
             bad = json_array_append_new(members, member_json(&g->members[i]));
     }
-    char *s = bad ? NULL : json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    char *line = realloc(s, n + 2);
-    if (!line) {
-        free(s);
+    if (bad) {
+        json_decref(j);
         return NULL;
     }
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    *len = n + 1;
-    return line;
+    return group_probe_json_line(j, len);
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -48,6 +48,14 @@ int group_probe_request_encode(uint64_t id, char *buf, size_t size);
 int group_probe_request_decode(const char *line, size_t len, uint64_t *id);
 
 struct kio_group;
+struct json_t;
+
+/**
+ * @brief @p j as one compact line with its '\n', the protocol's unit (both
+ *        sides). Steals @p j (NULL: returns NULL).
+ * @returns new (free()), its length in *len; NULL on OOM
+ */
+char *group_probe_json_line(struct json_t *j, size_t *len);
 
 /**
  * @brief The child's answer line for request @p id: the group @p g when

@@ -31,8 +31,7 @@ void group_probe_group_free(struct group_probe_group *g)
     free(g);
 }
 
-/* A compact line with its '\n' (new: free()), or NULL on OOM. Steals @p j. */
-static char *dump_line(json_t *j, size_t *len)
+char *group_probe_json_line(struct json_t *j, size_t *len)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -85,7 +84,7 @@ char *group_probe_config_encode(const struct group_probe_opts *o, int log_level,
         json_decref(j);
         return NULL;
     }
-    return dump_line(j, len);
+    return group_probe_json_line(j, len);
 }
 
 static char *dup_str(const json_t *s)
