@@ -2,7 +2,7 @@
  * append this worker's own events (ARCHITECTURE §5). The log is the only
  * coordination: every worker folds the same events in the same order and
  * reaches the same decisions. */
-#include "worker/worker_impl.h"
+#include "worker/control.h"
 
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
@@ -15,54 +15,97 @@
 #include <stdio.h>
 #include <string.h>
 
+struct control {
+    const struct worker_config *cfg;
+    kio_producer *producer;
+    crypto_keyring *keyring;
+    kio_consumer *consumer;
+    fleet_state *fleet;
+    int64_t end; /* high watermark read at start-up */
+    int64_t pos; /* next offset to read */
+};
+
 static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 {
     kf_log(level, "fleet", "%s", line);
 }
 
-int control_start(struct worker *w, char *errstr, size_t errstr_size)
+control *control_new(const struct worker_config *cfg, kio_producer *producer,
+                     crypto_keyring *keyring, char *errstr, size_t errstr_size)
 {
+    control *c = calloc(1, sizeof(*c));
+    if (!c) {
+        kf_errf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->producer = producer;
+    c->keyring = keyring;
     struct fleet_opts fo;
     fleet_opts_default(&fo);
     fo.log = fleet_log;
-    w->fleet = fleet_state_new(&fo);
-    if (!w->fleet)
-        return -ENOMEM;
+    c->fleet = fleet_state_new(&fo);
     struct kio_opts o = {
-        .brokers = kf_conf_str(w->conf, "brokers"),
-        .client_id = w->id,
-        .conf = w->conf,
-        .opaque = w,
+        .brokers = cfg->brokers,
+        .client_id = cfg->id,
+        .conf = cfg->conf,
+        .opaque = c,
     };
-    w->control = kio_consumer_new(&o, NULL, errstr, errstr_size);
-    if (!w->control)
-        return -EINVAL;
+    c->consumer = c->fleet ? kio_consumer_new(&o, NULL, errstr, errstr_size) : NULL;
     kio_tplist *parts = kio_tplist_new(1);
-    if (!parts)
-        return -ENOMEM;
-    kio_tplist_add(parts, w->topic_control, 0, KIO_OFFSET_BEGINNING);
-    int err = kio_consumer_assign(w->control, parts);
+    if (!c->consumer || !parts) {
+        if (!c->fleet || !parts)
+            kf_errf(errstr, errstr_size, "out of memory");
+        kio_tplist_free(parts);
+        control_free(c);
+        return NULL;
+    }
+    kio_tplist_add(parts, cfg->topic_control, 0, KIO_OFFSET_BEGINNING);
+    int err = kio_consumer_assign(c->consumer, parts);
     kio_tplist_free(parts);
     if (err) {
-        kf_errf(errstr, errstr_size, "assign %s: %s", w->topic_control, kf_strerror(err));
-        return err;
+        kf_errf(errstr, errstr_size, "assign %s: %s", cfg->topic_control, kf_strerror(err));
+        control_free(c);
+        return NULL;
     }
     /* Where the log ends now, asked on the control consumer's own connection:
      * the worker process makes no admin-API requests (docs/worker.md). */
     int64_t low = 0;
-    err = kio_consumer_watermarks(w->control, w->topic_control, 0, &low, &w->control_end, 15000);
+    err = kio_consumer_watermarks(c->consumer, cfg->topic_control, 0, &low, &c->end, 15000);
     if (err) {
         kf_errf(errstr, errstr_size,
-                "control topic %s: %s (is the broker up and the topic created?)", w->topic_control,
-                kf_strerror(err));
-        return err;
+                "control topic %s: %s (is the broker up and the topic created?)",
+                cfg->topic_control, kf_strerror(err));
+        control_free(c);
+        return NULL;
     }
-    return 0;
+    return c;
+}
+
+void control_free(control *c)
+{
+    if (!c)
+        return;
+    if (c->consumer)
+        kio_consumer_close(c->consumer, 5000);
+    kio_consumer_free(c->consumer);
+    fleet_state_free(c->fleet);
+    free(c);
+}
+
+fleet_state *control_fleet(control *c)
+{
+    return c->fleet;
+}
+
+int64_t control_offset(const control *c)
+{
+    return c->pos;
 }
 
 /* Decode, check the signature, fold. A record that does not decode is
  * logged and skipped: one bad event must not stop the fleet. */
-static void feed(struct worker *w, const kio_msg *msg)
+static void feed(control *c, const kio_msg *msg)
 {
     struct ctl_event ev;
     char errstr[512];
@@ -78,63 +121,67 @@ static void feed(struct worker *w, const kio_msg *msg)
         .offset = msg->offset,
         .ts_ms = msg->timestamp_ms,
         .sig = ctl_sig_verify(has_sig ? sig.ptr : NULL, sig.len, msg->value.ptr, msg->value.len,
-                              w->keyring, NULL),
+                              c->keyring, NULL),
     };
     if (ctl_type_needs_signature(ev.type) && rec.sig != CTL_SIG_OK)
         KF_LOG_W("control", "offset %" PRId64 ": %s event is %s; ignored", msg->offset,
                  ctl_type2str(ev.type), ctl_sig_verdict2str(rec.sig));
     struct fleet_result res;
-    err = fleet_state_feed(w->fleet, &rec, &res);
+    err = fleet_state_feed(c->fleet, &rec, &res);
     if (err)
         KF_LOG_W("control", "offset %" PRId64 ": reducer: %s", msg->offset, kf_strerror(err));
 }
 
-int control_poll(struct worker *w, int timeout_ms)
+int control_poll(control *c, int timeout_ms)
 {
     int n = 0;
     for (;;) {
         kio_msg *msg = NULL;
-        int err = kio_consumer_poll(w->control, n ? 0 : timeout_ms, &msg);
+        int err = kio_consumer_poll(c->consumer, n ? 0 : timeout_ms, &msg);
         if (err && kio_err_is_fatal(err)) {
             KF_LOG_E("control", "control consumer: %s", kf_strerror(err));
-            atomic_store(&w->fatal, true);
+            return err;
         }
         if (!msg)
             return n;
-        /* Skipped records count too: control_pos is where reading stands. */
-        w->control_pos = msg->offset + 1;
+        /* Skipped records count too: pos is where reading stands. */
+        c->pos = msg->offset + 1;
         if (msg->value.len)
-            feed(w, msg);
+            feed(c, msg);
         kio_msg_free(msg);
         n++;
     }
 }
 
-int control_catch_up(struct worker *w, char *errstr, size_t errstr_size)
+int control_catch_up(control *c, const atomic_bool *stop, char *errstr, size_t errstr_size)
 {
     int64_t deadline = kf_clock_mono_us() + 60 * 1000000LL;
-    while (w->control_pos < w->control_end) {
+    while (c->pos < c->end) {
         if (kf_clock_mono_us() > deadline) {
             kf_errf(errstr, errstr_size,
-                    "control log: read up to offset %" PRId64 " of %" PRId64 " in 60 s",
-                    w->control_pos, w->control_end);
+                    "control log: read up to offset %" PRId64 " of %" PRId64 " in 60 s", c->pos,
+                    c->end);
             return -ETIMEDOUT;
         }
-        if (atomic_load(&w->stop))
+        if (stop && atomic_load(stop))
             return -ECANCELED;
-        control_poll(w, 500);
+        int err = control_poll(c, 500);
+        if (err < 0) {
+            kf_errf(errstr, errstr_size, "control log: %s", kf_strerror(err));
+            return err;
+        }
     }
-    KF_LOG_I("control", "folded the control log up to offset %" PRId64 " (%zu models)",
-             w->control_pos, fleet_model_count(w->fleet));
+    KF_LOG_I("control", "folded the control log up to offset %" PRId64 " (%zu models)", c->pos,
+             fleet_model_count(c->fleet));
     return 0;
 }
 
-int control_emit(struct worker *w, const struct ctl_event *ev)
+int control_emit(control *c, const struct ctl_event *ev)
 {
     static atomic_uint_fast64_t counter;
     struct ctl_event e = *ev;
     if (!e.event_id[0])
-        snprintf(e.event_id, sizeof(e.event_id), "%.80s-%" PRId64 "-%" PRIuFAST64, w->id,
+        snprintf(e.event_id, sizeof(e.event_id), "%.80s-%" PRId64 "-%" PRIuFAST64, c->cfg->id,
                  kf_clock_wall_ms(), atomic_fetch_add(&counter, 1));
     kf_buf value;
     kf_buf_init(&value);
@@ -148,13 +195,13 @@ int control_emit(struct worker *w, const struct ctl_event *ev)
     size_t len;
     uint8_t *bytes = kf_buf_steal(&value, &len);
     struct kio_out_msg m = {
-        .topic = w->topic_control,
+        .topic = c->cfg->topic_control,
         .partition = 0,
         .key = {(const uint8_t *)e.model, strlen(e.model)},
         .value = bytes,
         .value_len = len,
     };
-    err = kio_producer_send(w->producer, &m, KIO_SEND_FREE | KIO_SEND_BLOCK);
+    err = kio_producer_send(c->producer, &m, KIO_SEND_FREE | KIO_SEND_BLOCK);
     if (err) {
         free(bytes);
         KF_LOG_E("control", "cannot append %s: %s", ctl_type2str(e.type), kf_strerror(err));
@@ -163,10 +210,4 @@ int control_emit(struct worker *w, const struct ctl_event *ev)
     KF_LOG_I("control", "appended %s model=%s version=%s", ctl_type2str(e.type), e.model,
              e.version);
     return 0;
-}
-
-void control_stop(struct worker *w)
-{
-    if (w->control)
-        kio_consumer_close(w->control, 5000);
 }

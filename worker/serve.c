@@ -11,19 +11,51 @@
  * or delivered is replaced by a small error answer on the responses topic
  * and a DLQ copy carrying the reason (docs/reliability.md). Only the worker's
  * own faults (a DLQ copy that cannot be written: the broker is gone) stop it. */
-#include "worker/worker_impl.h"
+#include "worker/serve.h"
 
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
 #include "kernels/kern_dtype.h"
+#include "schema/req.h"
 #include "schema/resp.h"
+#include "worker/lag_gauges.h"
+#include "worker/loader.h"
+#include "worker/offtrack.h"
+#include "worker/reply_to.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+
+struct serve {
+    const struct worker_config *cfg;
+    struct kern_backend *backend;
+    model_set *models;
+    struct worker_metrics *m;
+    struct req_limits limits;
+    struct reply_to_policy reply_to;
+    kio_producer *producer;
+    kio_consumer *requests;
+    offtrack *offsets;
+    int64_t last_commit_us;
+    /* Backpressure: what is taken in and not settled, against
+     * queue.max_rows / queue.max_bytes. */
+    int64_t inflight_rows, inflight_bytes;
+    bool paused;
+    struct serve_out *failed_outs; /* delivery failures, handled outside the callback */
+    struct lag_gauges lag;
+    int64_t last_poll_us;
+    unsigned joins; /* subscriptions so far: the second is a rejoin (hand-off) */
+
+    atomic_bool fatal, joined, rebalanced;
+    atomic_int assigned;
+    atomic_int_fast64_t max_poll_gap_us;
+    atomic_uint_fast64_t answered, errors, dlq_count, expired;
+};
 
 /* One message produced for a record: its delivery report comes back with
  * this as the opaque, so a failure knows what failed. */
@@ -35,13 +67,13 @@ enum serve_out_kind {
 struct serve_out {
     struct serve_rec *r;
     enum serve_out_kind kind;
-    int err; /* a failed delivery, waiting in w->failed_outs */
+    int err; /* a failed delivery, waiting in s->failed_outs */
     char errstr[160];
     struct serve_out *next;
 };
 
 struct serve_rec {
-    struct worker *w;
+    struct serve *s;
     kio_msg *msg; /* owned; rq borrows from it */
     struct req rq;
     char model[CTL_NAME_CAP];
@@ -59,10 +91,13 @@ struct serve_rec {
     bool dlq_bare;      /* the DLQ copy without the request's bytes (too large) */
 };
 
+static void serve_drain(struct serve *s);
+static void serve_commit(struct serve *s, bool sync);
+
 static void rec_free(struct serve_rec *r)
 {
-    r->w->inflight_rows -= r->rows;
-    r->w->inflight_bytes -= r->bytes;
+    r->s->inflight_rows -= r->rows;
+    r->s->inflight_bytes -= r->bytes;
     kio_msg_free(r->msg);
     free(r->input_f32);
     free(r);
@@ -74,7 +109,7 @@ static void rec_settle(struct serve_rec *r)
     if (atomic_fetch_sub(&r->pending, 1) != 1)
         return;
     /* -ENOENT: the partition was revoked or lost meanwhile; nothing to commit. */
-    offtrack_settle(r->w->offsets, r->partition, r->offset);
+    offtrack_settle(r->s->offsets, r->partition, r->offset);
     rec_free(r);
 }
 
@@ -82,7 +117,7 @@ static void rec_settle(struct serve_rec *r)
  * callback, where producing again may block and poll. */
 static void on_delivery(void *opaque, const struct kio_delivery *dr)
 {
-    struct worker *w = opaque;
+    struct serve *s = opaque;
     struct serve_out *o = dr->opaque;
     if (!o)
         return; /* control events carry no record */
@@ -95,8 +130,8 @@ static void on_delivery(void *opaque, const struct kio_delivery *dr)
              o->r->offset, dr->topic, dr->errstr);
     o->err = dr->err;
     snprintf(o->errstr, sizeof(o->errstr), "delivery to %s failed: %s", dr->topic, dr->errstr);
-    o->next = w->failed_outs;
-    w->failed_outs = o;
+    o->next = s->failed_outs;
+    s->failed_outs = o;
 }
 
 static const char *status_label(enum resp_status st)
@@ -114,11 +149,11 @@ static const char *model_label(const struct serve_rec *r)
     return r->sm ? r->model : UNKNOWN_MODEL_LABEL;
 }
 
-static void out_failed(struct worker *w, struct serve_out *o, int err, const char *why);
+static void out_failed(struct serve *s, struct serve_out *o, int err, const char *why);
 
 /* Produce one message for @p o (any thread but inside a delivery callback).
  * The record's pending count must already include it. */
-static void produce(struct worker *w, struct serve_rec *r, enum serve_out_kind kind,
+static void produce(struct serve *s, struct serve_rec *r, enum serve_out_kind kind,
                     const char *topic, kf_buf *value, const struct kio_header *headers,
                     size_t nheaders)
 {
@@ -127,7 +162,7 @@ static void produce(struct worker *w, struct serve_rec *r, enum serve_out_kind k
         /* Not produced, so never settled: stop, and a peer re-reads it. */
         KF_LOG_E("serve", "out of memory producing an answer; stopping");
         kf_buf_fini(value);
-        atomic_store(&w->fatal, true);
+        atomic_store(&s->fatal, true);
         return;
     }
     o->r = r;
@@ -144,18 +179,18 @@ static void produce(struct worker *w, struct serve_rec *r, enum serve_out_kind k
         .header_count = nheaders,
         .opaque = o,
     };
-    int err = kio_producer_send(w->producer, &m, KIO_SEND_FREE | KIO_SEND_BLOCK);
+    int err = kio_producer_send(s->producer, &m, KIO_SEND_FREE | KIO_SEND_BLOCK);
     if (err) {
         free(bytes);
         char why[200];
         snprintf(why, sizeof(why), "cannot produce to %s: %s", topic, kf_strerror(err));
         KF_LOG_W("serve", "partition %d offset %" PRId64 ": %s", r->partition, r->offset, why);
-        out_failed(w, o, err, why);
+        out_failed(s, o, err, why);
         free(o);
     }
 }
 
-static void send_dlq(struct worker *w, struct serve_rec *r, const char *code, const char *reason)
+static void send_dlq(struct serve *s, struct serve_rec *r, const char *code, const char *reason)
 {
     char part[16], off[24];
     snprintf(part, sizeof(part), "%d", r->partition);
@@ -165,7 +200,7 @@ static void send_dlq(struct worker *w, struct serve_rec *r, const char *code, co
         KIO_HEADER_STR("kfleet-error-code", code),
         KIO_HEADER_STR("kfleet-source-partition", part),
         KIO_HEADER_STR("kfleet-source-offset", off),
-        KIO_HEADER_STR("kfleet-worker", w->id),
+        KIO_HEADER_STR("kfleet-worker", s->cfg->id),
     };
     kf_buf v;
     kf_buf_init(&v);
@@ -174,21 +209,21 @@ static void send_dlq(struct worker *w, struct serve_rec *r, const char *code, co
         KF_LOG_W("serve", "out of memory for a DLQ copy: sending its headers only");
         r->dlq_bare = true;
     }
-    atomic_fetch_add(&w->dlq_count, 1);
-    metric_inc(metrics_series(w->m.dlq, (const char *const[]){code}), 1);
-    produce(w, r, OUT_DLQ, w->topic_dlq, &v, h, sizeof(h) / sizeof(h[0]));
+    atomic_fetch_add(&s->dlq_count, 1);
+    metric_inc(metrics_series(s->m->dlq, (const char *const[]){code}), 1);
+    produce(s, r, OUT_DLQ, s->cfg->topic_dlq, &v, h, sizeof(h) / sizeof(h[0]));
 }
 
-static const char *reply_topic(struct worker *w, const struct serve_rec *r, char *buf, size_t size)
+static const char *reply_topic(struct serve *s, const struct serve_rec *r, char *buf, size_t size)
 {
     if (!r->rq.reply_to.len || r->reply_default)
-        return w->topic_responses;
+        return s->cfg->topic_responses;
     snprintf(buf, size, "%.*s", (int)r->rq.reply_to.len, (const char *)r->rq.reply_to.ptr);
     return buf;
 }
 
 /* Encode and produce a response. @p v NULL: no version computed. */
-static void send_response(struct worker *w, struct serve_rec *r, enum resp_status st,
+static void send_response(struct serve *s, struct serve_rec *r, enum resp_status st,
                           const char *code, const char *message, const float *outputs,
                           size_t out_width, const struct slot_version *v,
                           const struct batch_timing *t, int64_t queue_us)
@@ -199,7 +234,7 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
         .model = {(const uint8_t *)r->model, strlen(r->model)},
         .version = {(const uint8_t *)(v ? v->version : ""), v ? strlen(v->version) : 0},
         .status = st,
-        .worker = {(const uint8_t *)w->id, strlen(w->id)},
+        .worker = {(const uint8_t *)s->cfg->id, strlen(s->cfg->id)},
     };
     if (st == RESP_OK) {
         rs.rows = r->rq.inputs.rows;
@@ -223,7 +258,7 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
         KF_LOG_E("serve", "cannot encode a response: %s", kf_strerror(err));
         kf_buf_fini(&value);
         r->answer_failed = true;
-        send_dlq(w, r, "internal", "the worker could not encode the answer");
+        send_dlq(s, r, "internal", "the worker could not encode the answer");
         return;
     }
     char part[16], off[24], topic[256];
@@ -233,21 +268,21 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
         KIO_HEADER_STR("kfleet-model", r->model),
         KIO_HEADER_STR("kfleet-version", v ? v->version : ""),
         KIO_HEADER_STR("kfleet-manifest-sha256", v ? v->manifest_sha256 : ""),
-        KIO_HEADER_STR("kfleet-worker", w->id),
+        KIO_HEADER_STR("kfleet-worker", s->cfg->id),
         KIO_HEADER_STR("kfleet-source-partition", part),
         KIO_HEADER_STR("kfleet-source-offset", off),
     };
     metric_inc(
-        metrics_series(w->m.requests, (const char *const[]){model_label(r), v ? v->version : "",
-                                                            status_label(st)}),
+        metrics_series(s->m->requests, (const char *const[]){model_label(r), v ? v->version : "",
+                                                             status_label(st)}),
         1);
     if (st == RESP_OK)
-        atomic_fetch_add(&w->answered, 1);
+        atomic_fetch_add(&s->answered, 1);
     else if (st == RESP_EXPIRED)
-        atomic_fetch_add(&w->expired, 1);
+        atomic_fetch_add(&s->expired, 1);
     else
-        atomic_fetch_add(&w->errors, 1);
-    produce(w, r, OUT_ANSWER, reply_topic(w, r, topic, sizeof(topic)), &value, h,
+        atomic_fetch_add(&s->errors, 1);
+    produce(s, r, OUT_ANSWER, reply_topic(s, r, topic, sizeof(topic)), &value, h,
             sizeof(h) / sizeof(h[0]));
 }
 
@@ -259,7 +294,7 @@ static void send_response(struct worker *w, struct serve_rec *r, enum resp_statu
  * A DLQ copy that cannot be written at all is the worker's own fault (its
  * broker is gone for longer than message.timeout.ms): it stops, the record
  * unsettled, and a peer re-reads it. */
-static void out_failed(struct worker *w, struct serve_out *o, int err, const char *why)
+static void out_failed(struct serve *s, struct serve_out *o, int err, const char *why)
 {
     struct serve_rec *r = o->r;
     if (o->kind == OUT_ANSWER) {
@@ -268,43 +303,43 @@ static void out_failed(struct worker *w, struct serve_out *o, int err, const cha
             r->answer_failed = true;
             r->reply_default = true;
             atomic_fetch_add(&r->pending, 1);
-            send_response(w, r, RESP_ERROR, code, why, NULL, 0, NULL, NULL, 0);
+            send_response(s, r, RESP_ERROR, code, why, NULL, 0, NULL, NULL, 0);
         }
-        send_dlq(w, r, code, why);
+        send_dlq(s, r, code, why);
         return;
     }
     if (err == -EMSGSIZE && !r->dlq_bare) {
         r->dlq_bare = true;
-        send_dlq(w, r, "too_large", why);
+        send_dlq(s, r, "too_large", why);
         return;
     }
     KF_LOG_E("serve", "partition %d offset %" PRId64 ": cannot dead-letter it (%s); stopping",
              r->partition, r->offset, why);
-    atomic_store(&w->fatal, true);
+    atomic_store(&s->fatal, true);
 }
 
 /* Main thread, outside librdkafka's callbacks: the failed deliveries. */
-static void handle_failed_outs(struct worker *w)
+static void handle_failed_outs(struct serve *s)
 {
-    while (w->failed_outs) {
-        struct serve_out *o = w->failed_outs;
-        w->failed_outs = o->next;
-        out_failed(w, o, o->err, o->errstr);
+    while (s->failed_outs) {
+        struct serve_out *o = s->failed_outs;
+        s->failed_outs = o->next;
+        out_failed(s, o, o->err, o->errstr);
         free(o);
     }
 }
 
 /* An invalid request: an error response when it can be addressed (id and
  * model decoded), and a DLQ copy always. */
-static void reject(struct worker *w, struct serve_rec *r, const char *code, const char *message)
+static void reject(struct serve *s, struct serve_rec *r, const char *code, const char *message)
 {
     bool addressable = r->rq.id.len > 0;
     atomic_store(&r->pending, addressable ? 2 : 1);
     KF_LOG_D("serve", "partition %d offset %" PRId64 ": %s: %s", r->partition, r->offset, code,
              message);
     if (addressable)
-        send_response(w, r, RESP_ERROR, code, message, NULL, 0, NULL, NULL, 0);
-    send_dlq(w, r, code, message);
+        send_response(s, r, RESP_ERROR, code, message, NULL, 0, NULL, NULL, 0);
+    send_dlq(s, r, code, message);
 }
 
 /* Inference thread: a batch finished or could not run. */
@@ -312,11 +347,11 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
                           size_t output_width, const struct slot_version *v, int err,
                           const struct batch_timing *t)
 {
-    struct worker *w = ctx;
+    struct serve *s = ctx;
     size_t row = 0;
     int64_t now = kf_clock_mono_us();
     if (!err && v)
-        metric_observe(metrics_series(w->m.batch_rows, (const char *const[]){v->version}),
+        metric_observe(metrics_series(s->m->batch_rows, (const char *const[]){v->version}),
                        (double)t->batch_rows);
     /* Once a record's last message is produced, the main thread may settle
      * and free it at any moment (its delivery report): every read of the
@@ -328,31 +363,31 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
         int64_t latency_us = now - r->received_us;
         if (err == -ETIME) {
             /* Its deadline passed while it waited: answered, not computed. */
-            metric_inc(metrics_series(w->m.queue_expired, (const char *const[]){r->model}), 1);
+            metric_inc(metrics_series(s->m->queue_expired, (const char *const[]){r->model}), 1);
             atomic_store(&r->pending, 1);
-            send_response(w, r, RESP_EXPIRED, "expired", "deadline_ms passed while queued", NULL, 0,
+            send_response(s, r, RESP_EXPIRED, "expired", "deadline_ms passed while queued", NULL, 0,
                           NULL, NULL, 0);
         } else if (!err) {
             const float *out = outputs + row * output_width;
             bool finite = true;
             for (size_t k = 0; k < rows * output_width && finite; k++)
                 finite = isfinite(out[k]);
-            agent_health_record(r->sm, latency_us, !finite);
-            metric_inc(metrics_series(w->m.computed_rows, (const char *const[]){r->model}),
+            health_record(&r->sm->health, latency_us, !finite);
+            metric_inc(metrics_series(s->m->computed_rows, (const char *const[]){r->model}),
                        (double)rows);
             metric_observe(
-                metrics_series(w->m.latency, (const char *const[]){r->model, v->version}),
+                metrics_series(s->m->latency, (const char *const[]){r->model, v->version}),
                 (double)latency_us / 1e6);
             atomic_store(&r->pending, 1);
-            send_response(w, r, RESP_OK, NULL, NULL, out, output_width, v, t, queue_us);
+            send_response(s, r, RESP_OK, NULL, NULL, out, output_width, v, t, queue_us);
         } else if (err == -EINVAL && v) {
             /* A version that rejects the traffic it gets is unhealthy for it
              * (a canary whose input width changed fails its bake). */
-            agent_health_record(r->sm, latency_us, true);
+            health_record(&r->sm->health, latency_us, true);
             char msg[256];
             snprintf(msg, sizeof(msg), "inputs.shape: %zu columns, model %s version %s takes %zu",
                      r->item.width, r->model, v->version, v->input_width);
-            reject(w, r, "bad_shape", msg);
+            reject(s, r, "bad_shape", msg);
         } else if (err == -ENOENT) {
             char msg[256];
             if (r->rq.version.len)
@@ -362,18 +397,18 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
                 snprintf(msg, sizeof(msg), "model %s has no version loaded on this worker yet",
                          r->model);
             atomic_store(&r->pending, 1);
-            send_response(w, r, RESP_ERROR, r->rq.version.len ? "unknown_version" : "unavailable",
+            send_response(s, r, RESP_ERROR, r->rq.version.len ? "unknown_version" : "unavailable",
                           msg, NULL, 0, NULL, NULL, 0);
         } else {
             /* A backend error: answer, then stop this worker (ARCHITECTURE §6:
              * drain, leave, exit non-zero for the supervisor). */
             char msg[256];
             snprintf(msg, sizeof(msg), "backend error: %s", kf_strerror(err));
-            agent_health_record(r->sm, latency_us, true);
+            health_record(&r->sm->health, latency_us, true);
             atomic_store(&r->pending, 1);
-            send_response(w, r, RESP_ERROR, "internal", msg, NULL, 0, v, NULL, 0);
+            send_response(s, r, RESP_ERROR, "internal", msg, NULL, 0, v, NULL, 0);
             if (kern_err_is_fatal(err))
-                atomic_store(&w->fatal, true);
+                atomic_store(&s->fatal, true);
         }
         row += rows;
     }
@@ -382,12 +417,12 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
 /* Inference thread: run through the backend, in pieces of the handle's max_rows. */
 static int run_batch(void *ctx, struct slot_version *v, const float *in, size_t rows, float *out)
 {
-    struct worker *w = ctx;
+    struct serve *s = ctx;
     struct kern_weights *kw = loader_weights(v);
     uint32_t max = kern_weights_max_rows(kw);
     for (size_t done = 0; done < rows;) {
         uint32_t n = (uint32_t)(rows - done < max ? rows - done : max);
-        int err = kern_forward(w->backend, kw, in + done * v->input_width, n,
+        int err = kern_forward(s->backend, kw, in + done * v->input_width, n,
                                out + done * v->output_width);
         if (err)
             return err;
@@ -406,7 +441,7 @@ static int to_kern_dtype(enum schema_dtype dt, enum kern_dtype *out)
     return -EINVAL;
 }
 
-static void dispatch(struct worker *w, kio_msg *msg)
+static void dispatch(struct serve *s, kio_msg *msg)
 {
     struct serve_rec *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -414,26 +449,26 @@ static void dispatch(struct worker *w, kio_msg *msg)
          * until a restart re-reads it. */
         KF_LOG_E("serve", "out of memory; stopping");
         kio_msg_free(msg);
-        atomic_store(&w->fatal, true);
+        atomic_store(&s->fatal, true);
         return;
     }
-    r->w = w;
+    r->s = s;
     r->msg = msg;
     r->partition = msg->partition;
     r->offset = msg->offset;
     r->received_us = kf_clock_mono_us();
-    if (offtrack_begin(w->offsets, r->partition, r->offset)) {
+    if (offtrack_begin(s->offsets, r->partition, r->offset)) {
         KF_LOG_W("serve", "partition %d offset %" PRId64 " out of order; dropped (re-read later)",
                  r->partition, r->offset);
         rec_free(r);
         return;
     }
     r->bytes = (int64_t)msg->value.len;
-    w->inflight_bytes += r->bytes;
+    s->inflight_bytes += r->bytes;
 
     char errstr[256];
     int err =
-        req_decode(msg->value.ptr, msg->value.len, &w->limits, &r->rq, errstr, sizeof(errstr));
+        req_decode(msg->value.ptr, msg->value.len, &s->limits, &r->rq, errstr, sizeof(errstr));
     if (r->rq.model.len)
         snprintf(r->model, sizeof(r->model), "%.*s", (int)r->rq.model.len,
                  (const char *)r->rq.model.ptr);
@@ -441,31 +476,31 @@ static void dispatch(struct worker *w, kio_msg *msg)
      * validation after naming one is still answered on topic.responses. */
     char why[256];
     bool reply_ok =
-        !r->rq.reply_to.len || reply_to_allowed(&w->reply_to, r->rq.reply_to, why, sizeof(why));
+        !r->rq.reply_to.len || reply_to_allowed(&s->reply_to, r->rq.reply_to, why, sizeof(why));
     r->reply_default = !reply_ok;
     if (err) {
         if (!r->rq.model.len)
             memset(&r->rq, 0, sizeof(r->rq)); /* not addressable: DLQ only */
-        reject(w, r, req_err_code(err), errstr);
+        reject(s, r, req_err_code(err), errstr);
         return;
     }
     if (!reply_ok) {
-        reject(w, r, "bad_reply_to", why);
+        reject(s, r, "bad_reply_to", why);
         return;
     }
 
-    struct served_model *sm = agent_model_get(w, r->model, false);
+    struct served_model *sm = model_set_find(s->models, r->model);
     if (!sm || !sm->batcher) {
         snprintf(errstr, sizeof(errstr), "model: '%s' is not served by this fleet", r->model);
-        reject(w, r, "unknown_model", errstr);
+        reject(s, r, "unknown_model", errstr);
         return;
     }
     r->sm = sm;
     r->rows = (int64_t)r->rq.inputs.rows;
-    w->inflight_rows += r->rows;
+    s->inflight_rows += r->rows;
     if (r->rq.has_deadline && r->rq.deadline_ms < kf_clock_wall_ms()) {
         atomic_store(&r->pending, 1);
-        send_response(w, r, RESP_EXPIRED, "expired", "deadline_ms passed before compute", NULL, 0,
+        send_response(s, r, RESP_EXPIRED, "expired", "deadline_ms passed before compute", NULL, 0,
                       NULL, NULL, 0);
         return;
     }
@@ -477,10 +512,10 @@ static void dispatch(struct worker *w, kio_msg *msg)
         size_t n = in->rows * in->cols;
         r->input_f32 = malloc(n * sizeof(float));
         r->bytes += (int64_t)(n * sizeof(float));
-        w->inflight_bytes += (int64_t)(n * sizeof(float));
+        s->inflight_bytes += (int64_t)(n * sizeof(float));
         if (to_kern_dtype(in->dtype, &kdt) || !r->input_f32 ||
             kern_to_f32(kdt, in->data.ptr, r->input_f32, n)) {
-            reject(w, r, "internal", "cannot convert inputs to f32");
+            reject(s, r, "internal", "cannot convert inputs to f32");
             return;
         }
         rows = r->input_f32;
@@ -499,7 +534,7 @@ static void dispatch(struct worker *w, kio_msg *msg)
     };
     err = batcher_submit(sm->batcher, &r->item);
     if (err)
-        reject(w, r, "internal", "worker is shutting down");
+        reject(s, r, "internal", "worker is shutting down");
 }
 
 /* Backpressure: pause every assigned partition while the records taken in
@@ -508,42 +543,43 @@ static void dispatch(struct worker *w, kio_msg *msg)
  * partition and fetches again from the next offset on resume, so nothing is
  * skipped and memory stays bounded by the queue plus its fetch queue
  * (queued.max.messages.kbytes). */
-static bool over_limit(const struct worker *w)
+static bool over_limit(const struct serve *s)
 {
-    return w->inflight_rows >= w->max_rows || w->inflight_bytes >= w->max_bytes;
+    return s->inflight_rows >= s->cfg->queue_max_rows ||
+           s->inflight_bytes >= s->cfg->queue_max_bytes;
 }
 
-static void set_paused(struct worker *w, bool pause, const kio_tplist *only)
+static void set_paused(struct serve *s, bool pause, const kio_tplist *only)
 {
     kio_tplist *parts = NULL;
     if (only)
         parts = kio_tplist_copy(only);
-    else if (kio_consumer_assignment(w->requests, &parts))
+    else if (kio_consumer_assignment(s->requests, &parts))
         parts = NULL;
     if (parts && parts->count) {
-        int err = pause ? kio_consumer_pause(w->requests, parts)
-                        : kio_consumer_resume(w->requests, parts);
+        int err = pause ? kio_consumer_pause(s->requests, parts)
+                        : kio_consumer_resume(s->requests, parts);
         if (err)
             KF_LOG_W("serve", "%s: %s", pause ? "pause" : "resume", kf_strerror(err));
     }
     kio_tplist_free(parts);
 }
 
-static void flow_control(struct worker *w)
+static void flow_control(struct serve *s)
 {
-    if (!w->paused && over_limit(w)) {
+    if (!s->paused && over_limit(s)) {
         KF_LOG_I("serve", "queue full (%" PRId64 " rows, %" PRId64 " bytes): pausing intake",
-                 w->inflight_rows, w->inflight_bytes);
-        set_paused(w, true, NULL);
-        w->paused = true;
-        metric_set(metrics_series(w->m.paused, NULL), 1);
-        metric_inc(metrics_series(w->m.pauses, NULL), 1);
-    } else if (w->paused && w->inflight_rows <= w->max_rows / 2 &&
-               w->inflight_bytes <= w->max_bytes / 2) {
+                 s->inflight_rows, s->inflight_bytes);
+        set_paused(s, true, NULL);
+        s->paused = true;
+        metric_set(metrics_series(s->m->paused, NULL), 1);
+        metric_inc(metrics_series(s->m->pauses, NULL), 1);
+    } else if (s->paused && s->inflight_rows <= s->cfg->queue_max_rows / 2 &&
+               s->inflight_bytes <= s->cfg->queue_max_bytes / 2) {
         KF_LOG_D("serve", "queue drained: resuming intake");
-        set_paused(w, false, NULL);
-        w->paused = false;
-        metric_set(metrics_series(w->m.paused, NULL), 0);
+        set_paused(s, false, NULL);
+        s->paused = false;
+        metric_set(metrics_series(s->m->paused, NULL), 0);
     }
 }
 
@@ -551,79 +587,101 @@ static void flow_control(struct worker *w)
 static void on_rebalance(void *opaque, kio_consumer *kc, enum kio_rebalance ev,
                          const kio_tplist *parts)
 {
-    struct worker *w = opaque;
+    struct serve *s = opaque;
     (void)kc;
     KF_LOG_I("serve", "%s %zu partition(s)", kio_rebalance2str(ev), parts->count);
     if (ev == KIO_REBALANCE_ASSIGNED) {
-        atomic_store(&w->rebalanced, true);
-        atomic_fetch_add(&w->assigned, (int)parts->count);
-        if (w->paused)
-            set_paused(w, true, parts); /* new partitions start paused while full */
+        atomic_store(&s->rebalanced, true);
+        atomic_fetch_add(&s->assigned, (int)parts->count);
+        if (s->paused)
+            set_paused(s, true, parts); /* new partitions start paused while full */
         return;
     }
     if (ev == KIO_REBALANCE_REVOKED) {
         /* Finish what was taken from these partitions, then commit it, before
          * a peer starts reading them: no loss, no duplicate. */
-        serve_drain(w);
-        serve_commit(w, true);
+        serve_drain(s);
+        serve_commit(s, true);
     }
     for (size_t i = 0; i < parts->count; i++)
-        offtrack_forget(w->offsets, parts->elems[i].partition);
-    atomic_fetch_sub(&w->assigned, (int)parts->count);
+        offtrack_forget(s->offsets, parts->elems[i].partition);
+    atomic_fetch_sub(&s->assigned, (int)parts->count);
 }
 
-void serve_commit(struct worker *w, bool sync)
+static void serve_commit(struct serve *s, bool sync)
 {
     kio_tplist *assigned = NULL;
-    if (kio_consumer_assignment(w->requests, &assigned) || !assigned)
+    if (kio_consumer_assignment(s->requests, &assigned) || !assigned)
         return;
     int stored = 0;
     for (size_t i = 0; i < assigned->count; i++) {
         int32_t p = assigned->elems[i].partition;
-        int64_t off = offtrack_committable(w->offsets, p);
+        int64_t off = offtrack_committable(s->offsets, p);
         if (off < 0)
             continue;
-        if (!kio_consumer_store(w->requests, w->topic_requests, p, off)) {
-            offtrack_committed(w->offsets, p, off);
+        if (!kio_consumer_store(s->requests, s->cfg->topic_requests, p, off)) {
+            offtrack_committed(s->offsets, p, off);
             stored++;
         }
     }
     kio_tplist_free(assigned);
     if (stored || sync) {
-        int err = kio_consumer_commit(w->requests, !sync);
+        int err = kio_consumer_commit(s->requests, !sync);
         if (err && sync)
             KF_LOG_W("serve", "commit failed: %s", kf_strerror(err));
     }
-    w->last_commit_us = kf_clock_mono_us();
+    s->last_commit_us = kf_clock_mono_us();
 }
 
-void serve_drain(struct worker *w)
+/* Finish every batch and deliver every answer: their reports settle the
+ * offsets, and a failed one produces its replacement here. */
+static void serve_drain(struct serve *s)
 {
-    for (size_t i = 0; i < w->n_models; i++)
-        if (w->models[i].batcher)
-            batcher_drain(w->models[i].batcher);
-    /* Every response is queued now; their reports settle the offsets, and a
-     * failed one produces its replacement here. */
+    model_set_drain(s->models);
     for (;;) {
-        handle_failed_outs(w);
-        if (!offtrack_inflight_total(w->offsets) || atomic_load(&w->fatal))
+        handle_failed_outs(s);
+        if (!offtrack_inflight_total(s->offsets) || atomic_load(&s->fatal))
             break;
-        if (kio_producer_outq_len(w->producer) > 0)
-            kio_producer_flush(w->producer, 100);
-        else if (!w->failed_outs)
+        if (kio_producer_outq_len(s->producer) > 0)
+            kio_producer_flush(s->producer, 100);
+        else if (!s->failed_outs)
             break;
     }
-    kio_producer_poll(w->producer, 0);
-    handle_failed_outs(w);
+    kio_producer_poll(s->producer, 0);
+    handle_failed_outs(s);
 }
 
-int serve_start(struct worker *w, char *errstr, size_t errstr_size)
+/* Main thread, inside kio_consumer_poll of the request consumer, once per
+ * statistics interval: kfleet_consumer_lag of the partitions owned here, as
+ * librdkafka's statistics give it (no admin API in the worker process: it
+ * can abort the process when brokers go away, issue 12). */
+static void on_stats(void *opaque, const char *json, size_t len)
 {
-    w->offsets = offtrack_new();
-    if (!w->offsets)
-        return -ENOMEM;
-    w->max_rows = kf_conf_int(w->conf, "queue.max_rows");
-    w->max_bytes = kf_conf_int(w->conf, "queue.max_bytes");
+    struct serve *s = opaque;
+    kio_tplist *mine = NULL;
+    if (kio_consumer_assignment(s->requests, &mine))
+        return;
+    lag_gauges_update(&s->lag, mine, json, len);
+    kio_tplist_free(mine);
+}
+
+static kio_producer *producer_new(struct serve *s, char *errstr, size_t errstr_size)
+{
+    /* An answer to a reply_to topic that does not exist fails after this long
+     * (librdkafka's default is 30 s), and its record settles through the DLQ. */
+    static const char *const props[] = {"topic.metadata.propagation.max.ms", "10000", NULL};
+    struct kio_opts o = {
+        .brokers = s->cfg->brokers,
+        .client_id = s->cfg->id,
+        .props = props,
+        .conf = s->cfg->conf,
+        .opaque = s,
+    };
+    return kio_producer_new(&o, on_delivery, errstr, errstr_size);
+}
+
+static kio_consumer *consumer_new(struct serve *s, char *errstr, size_t errstr_size)
+{
     /* Group timing for crash recovery (docs/operations.md): a worker that
      * dies without leaving is noticed after session.timeout.ms, so its
      * partitions move within seconds rather than librdkafka's 45 s default.
@@ -639,95 +697,171 @@ int serve_start(struct worker *w, char *errstr, size_t errstr_size)
         NULL,
     };
     struct kio_opts o = {
-        .brokers = kf_conf_str(w->conf, "brokers"),
-        .client_id = w->id,
+        .brokers = s->cfg->brokers,
+        .client_id = s->cfg->id,
         .props = props,
-        .conf = w->conf,
-        .opaque = w,
-        /* A worker's id doubles as its group instance hint in the member's
-         * client id, so the group's membership names workers (bluegreen). */
-        /* kfleet_consumer_lag comes from the statistics (worker_lag_stats). */
-        .stats_cb = worker_lag_stats,
+        .conf = s->cfg->conf,
+        .opaque = s,
+        /* The member's client id is the worker id, so the group's membership
+         * names workers (blue/green cutover, departed workers). */
+        .stats_cb = on_stats,
         .stats_interval_ms = 5000,
     };
     struct kio_consumer_opts co = {
-        .group_id = kf_conf_str(w->conf, "group.id"),
+        .group_id = s->cfg->group_id,
         .rebalance_cb = on_rebalance,
     };
-    w->requests = kio_consumer_new(&o, &co, errstr, errstr_size);
-    return w->requests ? 0 : -EINVAL;
+    return kio_consumer_new(&o, &co, errstr, errstr_size);
 }
 
-int serve_join(struct worker *w)
+serve *serve_new(const struct worker_config *cfg, struct kern_backend *backend, model_set *models,
+                 struct worker_metrics *m, char *errstr, size_t errstr_size)
 {
-    const char *topics[] = {w->topic_requests};
-    int err = kio_consumer_subscribe(w->requests, topics, 1);
+    struct serve *s = calloc(1, sizeof(*s));
+    if (!s) {
+        kf_errf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    s->backend = backend;
+    s->models = models;
+    s->m = m;
+    req_limits_default(&s->limits);
+    s->limits.max_rows = cfg->limit_rows;
+    s->limits.max_cols = cfg->limit_cols;
+    s->limits.max_bytes = cfg->limit_bytes;
+    s->reply_to = (struct reply_to_policy){
+        .responses = cfg->topic_responses,
+        .prefix = cfg->reply_to_prefix,
+        .forbidden = {cfg->topic_requests, cfg->topic_dlq, cfg->topic_control},
+    };
+    s->lag =
+        (struct lag_gauges){.family = m->lag, .group = cfg->group_id, .topic = cfg->topic_requests};
+    s->offsets = offtrack_new();
+    if (!s->offsets) {
+        kf_errf(errstr, errstr_size, "out of memory");
+        serve_free(s);
+        return NULL;
+    }
+    s->producer = producer_new(s, errstr, errstr_size);
+    s->requests = s->producer ? consumer_new(s, errstr, errstr_size) : NULL;
+    if (!s->requests) {
+        serve_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void serve_free(serve *s)
+{
+    if (!s)
+        return;
+    kio_consumer_free(s->requests);
+    kio_producer_free(s->producer);
+    while (s->failed_outs) {
+        struct serve_out *o = s->failed_outs;
+        s->failed_outs = o->next;
+        free(o);
+    }
+    lag_gauges_fini(&s->lag);
+    offtrack_free(s->offsets);
+    free(s);
+}
+
+kio_producer *serve_producer(serve *s)
+{
+    return s->producer;
+}
+
+void serve_batching(serve *s, struct batcher_conf *bc)
+{
+    *bc = (struct batcher_conf){
+        .max_batch_rows = s->cfg->max_batch_rows,
+        .max_delay_us = s->cfg->max_delay_us,
+        .run = run_batch,
+        .done = on_batch_done,
+        .ctx = s,
+    };
+}
+
+int serve_join(serve *s)
+{
+    const char *topics[] = {s->cfg->topic_requests};
+    int err = kio_consumer_subscribe(s->requests, topics, 1);
     if (err) {
-        KF_LOG_W("serve", "subscribe to %s: %s", w->topic_requests, kf_strerror(err));
+        KF_LOG_W("serve", "subscribe to %s: %s", s->cfg->topic_requests, kf_strerror(err));
         return err;
     }
-    atomic_store(&w->joined, true);
-    KF_LOG_I("serve", "%s joined group %s on %s", w->id, kf_conf_str(w->conf, "group.id"),
-             w->topic_requests);
+    atomic_store(&s->joined, true);
+    KF_LOG_I("serve", "%s %s group %s on %s", s->cfg->id, s->joins++ ? "rejoined" : "joined",
+             s->cfg->group_id, s->cfg->topic_requests);
     return 0;
 }
 
-int serve_producer_start(struct worker *w, char *errstr, size_t errstr_size)
+int serve_leave(serve *s)
 {
-    w->reply_to = (struct reply_to_policy){
-        .responses = w->topic_responses,
-        .prefix = kf_conf_str(w->conf, "reply_to.prefix"),
-        .forbidden = {w->topic_requests, w->topic_dlq, w->topic_control},
-    };
-    /* An answer to a reply_to topic that does not exist fails after this long
-     * (librdkafka's default is 30 s), and its record settles through the DLQ. */
-    static const char *const props[] = {"topic.metadata.propagation.max.ms", "10000", NULL};
-    struct kio_opts o = {
-        .brokers = kf_conf_str(w->conf, "brokers"),
-        .client_id = w->id,
-        .props = props,
-        .conf = w->conf,
-        .opaque = w,
-    };
-    w->producer = kio_producer_new(&o, on_delivery, errstr, errstr_size);
-    return w->producer ? 0 : -EINVAL;
+    atomic_store(&s->joined, false);
+    int err = kio_consumer_unsubscribe(s->requests);
+    if (err)
+        KF_LOG_W("serve", "unsubscribe from %s: %s", s->cfg->topic_requests, kf_strerror(err));
+    return err;
 }
 
-struct batcher *serve_batcher_new(struct worker *w, model_slot *slot)
+int serve_assignment(serve *s, kio_tplist **out)
 {
-    struct batcher_conf bc = {
-        .max_batch_rows = (size_t)kf_conf_int(w->conf, "max_batch_rows"),
-        .max_delay_us = kf_conf_int(w->conf, "max_delay_us"),
-        .run = run_batch,
-        .done = on_batch_done,
-        .ctx = w,
-    };
-    return batcher_new(slot, &bc);
+    return kio_consumer_assignment(s->requests, out);
 }
 
-void serve_poll(struct worker *w, int timeout_ms)
+void serve_poll(serve *s, int timeout_ms)
 {
+    /* The gap is measured between entries into the poll, so a revoke that
+     * drains inside the previous poll counts against it. */
+    int64_t now = kf_clock_mono_us();
+    if (s->last_poll_us && now - s->last_poll_us > atomic_load(&s->max_poll_gap_us)) {
+        atomic_store(&s->max_poll_gap_us, now - s->last_poll_us);
+        metric_set(metrics_series(s->m->poll_gap, NULL), (double)(now - s->last_poll_us) / 1e6);
+    }
+    s->last_poll_us = now;
     kio_msg *msg = NULL;
-    int err = kio_consumer_poll(w->requests, timeout_ms, &msg);
+    int err = kio_consumer_poll(s->requests, timeout_ms, &msg);
     if (err && kio_err_is_fatal(err)) {
         KF_LOG_E("serve", "request consumer: %s", kf_strerror(err));
-        atomic_store(&w->fatal, true);
+        atomic_store(&s->fatal, true);
     }
     if (msg)
-        dispatch(w, msg);
-    kio_producer_poll(w->producer, 0);
-    handle_failed_outs(w);
-    flow_control(w);
-    if (kf_clock_mono_us() - w->last_commit_us > 200000)
-        serve_commit(w, false);
+        dispatch(s, msg);
+    kio_producer_poll(s->producer, 0);
+    handle_failed_outs(s);
+    flow_control(s);
+    if (kf_clock_mono_us() - s->last_commit_us > 200000)
+        serve_commit(s, false);
 }
 
-void serve_stop(struct worker *w)
+void serve_close(serve *s)
 {
-    if (w->requests) {
-        serve_drain(w);
-        serve_commit(w, true);
-        /* close runs the revoke callback (nothing left in flight) and leaves the group */
-        kio_consumer_close(w->requests, 30000);
-    }
+    atomic_store(&s->joined, false);
+    serve_drain(s);
+    serve_commit(s, true);
+    /* close runs the revoke callback (nothing left in flight) and leaves the group */
+    kio_consumer_close(s->requests, 30000);
+}
+
+struct serve_stats serve_stats(serve *s)
+{
+    return (struct serve_stats){
+        .joined = atomic_load(&s->joined),
+        .rebalanced = atomic_load(&s->rebalanced),
+        .fatal = atomic_load(&s->fatal),
+        .assigned = atomic_load(&s->assigned),
+        .answered = atomic_load(&s->answered),
+        .errors = atomic_load(&s->errors),
+        .expired = atomic_load(&s->expired),
+        .dlq = atomic_load(&s->dlq_count),
+        .max_poll_gap_us = atomic_load(&s->max_poll_gap_us),
+    };
+}
+
+size_t serve_inflight(serve *s)
+{
+    return offtrack_inflight_total(s->offsets);
 }

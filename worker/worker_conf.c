@@ -2,6 +2,10 @@
 
 #include "common/kf_conf.h"
 
+#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+
 /* Defaults match ops/devstack, so a worker started on a developer's machine
  * needs no flags at all. */
 const struct kf_prop worker_props[] = {
@@ -69,3 +73,70 @@ const struct kf_prop worker_props[] = {
 };
 
 const size_t worker_props_count = sizeof(worker_props) / sizeof(worker_props[0]);
+
+void worker_config_load(const kf_conf *conf, struct worker_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->conf = conf;
+    gethostname(cfg->host, sizeof(cfg->host) - 1);
+    const char *id = kf_conf_str(conf, "worker.id");
+    if (id)
+        snprintf(cfg->id, sizeof(cfg->id), "%s", id);
+    else
+        snprintf(cfg->id, sizeof(cfg->id), "%.100s-%d", cfg->host, (int)getpid());
+    cfg->brokers = kf_conf_str(conf, "brokers");
+    cfg->group_id = kf_conf_str(conf, "group.id");
+    cfg->topic_requests = kf_conf_str(conf, "topic.requests");
+    cfg->topic_responses = kf_conf_str(conf, "topic.responses");
+    cfg->topic_dlq = kf_conf_str(conf, "topic.dlq");
+    cfg->topic_control = kf_conf_str(conf, "topic.control");
+    cfg->models = kf_conf_str(conf, "models");
+    cfg->serve_all = !strcmp(cfg->models, "*");
+    cfg->backend = kf_conf_str(conf, "backend");
+    cfg->ref_threads = (unsigned)kf_conf_int(conf, "ref.threads");
+    cfg->max_batch_rows = (uint32_t)kf_conf_int(conf, "max_batch_rows");
+    cfg->max_delay_us = kf_conf_int(conf, "max_delay_us");
+    cfg->queue_max_rows = kf_conf_int(conf, "queue.max_rows");
+    cfg->queue_max_bytes = kf_conf_int(conf, "queue.max_bytes");
+    cfg->reply_to_prefix = kf_conf_str(conf, "reply_to.prefix");
+    cfg->load_retry_max_ms = kf_conf_int(conf, "load.retry_max_ms");
+    cfg->limit_rows = (uint64_t)kf_conf_int(conf, "limits.max_rows");
+    cfg->limit_cols = (uint64_t)kf_conf_int(conf, "limits.max_cols");
+    cfg->limit_bytes = (uint64_t)kf_conf_int(conf, "limits.max_bytes");
+    cfg->store_url = kf_conf_str(conf, "store.url");
+    cfg->s3_endpoint = kf_conf_str(conf, "s3.endpoint");
+    cfg->s3_access_key = kf_conf_str(conf, "s3.access_key");
+    cfg->s3_secret_key = kf_conf_str(conf, "s3.secret_key");
+    cfg->s3_region = kf_conf_str(conf, "s3.region");
+    cfg->s3_https = kf_conf_bool(conf, "s3.https");
+    cfg->fetch_parallel = (unsigned)kf_conf_int(conf, "fetch.parallel");
+    cfg->fetch_deadline_ms = (int)kf_conf_int(conf, "fetch.deadline_ms");
+    cfg->cache_dir = kf_conf_str(conf, "cache.dir");
+    cfg->cache_keep_versions = (unsigned)kf_conf_int(conf, "cache.keep_versions");
+    cfg->trusted_keys = kf_conf_str(conf, "trusted_keys");
+    const char *mode = kf_conf_str(conf, "swap_mode");
+    cfg->swap_mode_set = kf_conf_is_set(conf, "swap_mode");
+    cfg->swap_mode = !strcmp(mode, "inplace")   ? CTL_SWAP_INPLACE
+                     : !strcmp(mode, "handoff") ? CTL_SWAP_HANDOFF
+                                                : CTL_SWAP_AUTO;
+    cfg->swap_delay_ms = kf_conf_int(conf, "rollout.swap_delay_ms");
+    cfg->memory_budget = (uint64_t)kf_conf_int(conf, "memory_budget");
+    cfg->http_bind = kf_conf_str(conf, "http.bind");
+    cfg->http_port = (uint16_t)kf_conf_int(conf, "http.port");
+    cfg->log_level = kf_conf_str(conf, "log_level");
+}
+
+bool worker_config_wants(const struct worker_config *cfg, const char *model)
+{
+    if (cfg->serve_all)
+        return true;
+    size_t n = strlen(model);
+    for (const char *p = cfg->models; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && !strncmp(p, model, n))
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}

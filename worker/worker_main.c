@@ -5,8 +5,14 @@
  * (cache first), then join the request group — joining adds capacity, so it
  * needs no rollout slot. Shutdown (SIGTERM/SIGINT): stop fetching, finish
  * every batch, deliver every response, commit, leave the group, exit 0. */
-#include "worker/worker_impl.h"
+#include "worker/agent.h"
+#include "worker/control.h"
+#include "worker/group_probe.h"
+#include "worker/models.h"
+#include "worker/serve.h"
+#include "worker/status.h"
 #include "worker/worker_conf.h"
+#include "worker/worker_metrics.h"
 
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
@@ -19,13 +25,30 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct worker *the_worker; /* for the signal handler only */
+/* The parts of a running worker, in the order they start (and the reverse
+ * order they stop). Only this file sees them all: each part gets the few
+ * others it uses, by pointer, and the main loop wires the turns. */
+struct worker {
+    struct worker_config cfg;
+    struct worker_metrics metrics;
+    struct kern_backend *backend;
+    crypto_keyring *keyring;
+    objstore *objstore;
+    model_store *store;
+    model_set *models;
+    serve *serve;
+    control *control;
+    agent *agent;
+    status *status;
+    group_probe *probe;
+};
+
+static atomic_bool stop_requested; /* SIGTERM/SIGINT */
 
 static void on_signal(int sig)
 {
     (void)sig;
-    if (the_worker)
-        atomic_store(&the_worker->stop, true);
+    atomic_store(&stop_requested, true);
 }
 
 static void usage(FILE *out, const char *argv0)
@@ -50,7 +73,7 @@ static void usage(FILE *out, const char *argv0)
     kf_conf_print_help(worker_props, worker_props_count, out);
 }
 
-static int parse_args(struct worker *w, int argc, char **argv)
+static int parse_args(kf_conf *conf, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"backend", required_argument, NULL, 'B'},
@@ -63,23 +86,23 @@ static int parse_args(struct worker *w, int argc, char **argv)
     /* The file comes first whatever the order of the flags: flags override it. */
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "-c") &&
-            kf_conf_load_file(w->conf, argv[i + 1], errstr, sizeof(errstr))) {
+            kf_conf_load_file(conf, argv[i + 1], errstr, sizeof(errstr))) {
             fprintf(stderr, "kfleet-worker: %s\n", errstr);
             return 2;
         }
-    if (kf_conf_load_env(w->conf, "KFLEET_", errstr, sizeof(errstr))) {
+    if (kf_conf_load_env(conf, "KFLEET_", errstr, sizeof(errstr))) {
         fprintf(stderr, "kfleet-worker: %s\n", errstr);
         return 2;
     }
     while ((opt = getopt_long(argc, argv, "b:c:X:m:i:vh", longopts, NULL)) != -1) {
         int err = 0;
         switch (opt) {
-        case 'b': err = kf_conf_set(w->conf, "brokers", optarg, errstr, sizeof(errstr)); break;
+        case 'b': err = kf_conf_set(conf, "brokers", optarg, errstr, sizeof(errstr)); break;
         case 'c': break;
-        case 'X': err = kf_conf_set_kv(w->conf, optarg, errstr, sizeof(errstr)); break;
-        case 'm': err = kf_conf_set(w->conf, "models", optarg, errstr, sizeof(errstr)); break;
-        case 'i': err = kf_conf_set(w->conf, "worker.id", optarg, errstr, sizeof(errstr)); break;
-        case 'B': err = kf_conf_set(w->conf, "backend", optarg, errstr, sizeof(errstr)); break;
+        case 'X': err = kf_conf_set_kv(conf, optarg, errstr, sizeof(errstr)); break;
+        case 'm': err = kf_conf_set(conf, "models", optarg, errstr, sizeof(errstr)); break;
+        case 'i': err = kf_conf_set(conf, "worker.id", optarg, errstr, sizeof(errstr)); break;
+        case 'B': err = kf_conf_set(conf, "backend", optarg, errstr, sizeof(errstr)); break;
         case 'v': verbose++; break;
         case 'h': usage(stdout, argv[0]); return 0;
         case 'R': kf_conf_print_markdown(worker_props, worker_props_count, stdout); return 0;
@@ -95,7 +118,8 @@ static int parse_args(struct worker *w, int argc, char **argv)
         return 2;
     }
     enum kf_log_level lvl = KF_LOG_INFO;
-    kf_log_level_from_str(kf_conf_str(w->conf, "log_level"), &lvl);
+    kf_log_level_from_str(kf_conf_str(conf, "log_level"),
+                          &lvl); /* before the typed config: logging starts first */
     if (verbose)
         lvl = verbose > 1 ? KF_LOG_DEBUG : KF_LOG_INFO;
     kf_log_set_level(lvl);
@@ -104,11 +128,11 @@ static int parse_args(struct worker *w, int argc, char **argv)
 
 static int open_backend(struct worker *w, char *errstr, size_t errstr_size)
 {
-    const char *name = kf_conf_str(w->conf, "backend");
+    const char *name = w->cfg.backend;
     if (!strcmp(name, "auto"))
         name = kern_backend_probe("cuda") == 0 ? "cuda" : "ref";
     struct kern_backend_config bc = {0};
-    bc.threads = (unsigned)kf_conf_int(w->conf, "ref.threads");
+    bc.threads = w->cfg.ref_threads;
     w->backend = kern_backend_new(name, &bc, errstr, errstr_size);
     if (!w->backend)
         return -ENODEV;
@@ -119,65 +143,174 @@ static int open_backend(struct worker *w, char *errstr, size_t errstr_size)
 
 static int open_store(struct worker *w, char *errstr, size_t errstr_size)
 {
-    const char *keys = kf_conf_str(w->conf, "trusted_keys");
+    const struct worker_config *cfg = &w->cfg;
     w->keyring = crypto_keyring_new();
     if (!w->keyring)
         return -ENOMEM;
-    if (!keys) {
+    if (!cfg->trusted_keys) {
         kf_errf(errstr, errstr_size,
                 "trusted_keys is not set: a worker trusts weights only through signatures "
                 "(-X trusted_keys=FILE, lines of publish-model keygen's .pub files)");
         return -EINVAL;
     }
-    int err = crypto_keyring_load(w->keyring, keys, errstr, errstr_size);
+    int err = crypto_keyring_load(w->keyring, cfg->trusted_keys, errstr, errstr_size);
     if (err)
         return err;
     struct objstore_s3_opts s3 = {
-        .endpoint = kf_conf_str(w->conf, "s3.endpoint"),
-        .access_key = kf_conf_str(w->conf, "s3.access_key"),
-        .secret_key = kf_conf_str(w->conf, "s3.secret_key"),
-        .region = kf_conf_str(w->conf, "s3.region"),
-        .https = kf_conf_bool(w->conf, "s3.https"),
-        .max_parallel = (int)kf_conf_int(w->conf, "fetch.parallel"),
+        .endpoint = cfg->s3_endpoint,
+        .access_key = cfg->s3_access_key,
+        .secret_key = cfg->s3_secret_key,
+        .region = cfg->s3_region,
+        .https = cfg->s3_https,
+        .max_parallel = (int)cfg->fetch_parallel,
     };
-    w->objstore = objstore_new(kf_conf_str(w->conf, "store.url"), &s3, errstr, errstr_size);
+    w->objstore = objstore_new(cfg->store_url, &s3, errstr, errstr_size);
     if (!w->objstore)
         return -EINVAL;
     struct store_conf sc = {
         .os = w->objstore,
-        .cache_dir = kf_conf_str(w->conf, "cache.dir"),
+        .cache_dir = cfg->cache_dir,
         .trusted = w->keyring,
-        .parallel = (unsigned)kf_conf_int(w->conf, "fetch.parallel"),
-        .deadline_ms = (int)kf_conf_int(w->conf, "fetch.deadline_ms"),
-        .keep_versions = (unsigned)kf_conf_int(w->conf, "cache.keep_versions"),
+        .parallel = cfg->fetch_parallel,
+        .deadline_ms = cfg->fetch_deadline_ms,
+        .keep_versions = cfg->cache_keep_versions,
     };
     w->store = store_new(&sc, errstr, errstr_size);
     return w->store ? 0 : -EINVAL;
+}
+
+/* The model set and the intake, wired: batches run on the intake's callbacks. */
+static int open_serving(struct worker *w, char *errstr, size_t errstr_size)
+{
+    w->models = model_set_new(&w->cfg);
+    if (!w->models) {
+        kf_errf(errstr, errstr_size, "out of memory");
+        return -ENOMEM;
+    }
+    w->serve = serve_new(&w->cfg, w->backend, w->models, &w->metrics, errstr, errstr_size);
+    if (!w->serve)
+        return -EINVAL;
+    struct batcher_conf bc;
+    serve_batching(w->serve, &bc);
+    model_set_set_batching(w->models, &bc);
+    return 0;
+}
+
+static int open_control(struct worker *w, char *errstr, size_t errstr_size)
+{
+    w->control = control_new(&w->cfg, serve_producer(w->serve), w->keyring, errstr, errstr_size);
+    if (!w->control)
+        return -EINVAL;
+    return control_catch_up(w->control, &stop_requested, errstr, errstr_size);
+}
+
+/* Membership for fleet upkeep and hand-off, described by a child process
+ * (group_probe.h); without one those checks skip their rounds. */
+static void open_probe(struct worker *w)
+{
+    char errstr[512];
+    struct group_probe_opts po = {
+        .brokers = w->cfg.brokers,
+        .client_id = w->cfg.id,
+        .group = w->cfg.group_id,
+        .conf = w->cfg.conf,
+    };
+    w->probe = group_probe_new(&po, errstr, sizeof(errstr));
+    if (!w->probe)
+        KF_LOG_W("worker", "%s: no group membership checks", errstr);
+}
+
+static int open_agent_and_status(struct worker *w, char *errstr, size_t errstr_size)
+{
+    struct agent_deps ad = {
+        .cfg = &w->cfg,
+        .backend = w->backend,
+        .store = w->store,
+        .control = w->control,
+        .models = w->models,
+        .serve = w->serve,
+        .metrics = &w->metrics,
+        .probe = w->probe,
+    };
+    w->agent = agent_new(&ad);
+    if (!w->agent) {
+        kf_errf(errstr, errstr_size, "out of memory");
+        return -ENOMEM;
+    }
+    struct status_deps sd = {
+        .cfg = &w->cfg,
+        .backend = w->backend,
+        .metrics = &w->metrics,
+        .serve = w->serve,
+        .control = w->control,
+        .models = w->models,
+        .agent = w->agent,
+        .stop = &stop_requested,
+    };
+    w->status = status_new(&sd, errstr, errstr_size);
+    return w->status ? 0 : -EADDRINUSE;
 }
 
 static void announce(struct worker *w, enum ctl_type type, const char *reason)
 {
     struct ctl_event ev;
     ctl_event_init(&ev, type);
-    snprintf(ev.worker, sizeof(ev.worker), "%s", w->id);
+    snprintf(ev.worker, sizeof(ev.worker), "%s", w->cfg.id);
     if (type == CTL_WORKER_LEFT) {
         snprintf(ev.reason, sizeof(ev.reason), "%s", reason);
     } else {
-        snprintf(ev.host, sizeof(ev.host), "%s", w->host);
+        snprintf(ev.host, sizeof(ev.host), "%s", w->cfg.host);
         snprintf(ev.backend, sizeof(ev.backend), "%s", kern_backend_name(w->backend));
         snprintf(ev.device, sizeof(ev.device), "%s", kern_backend_device(w->backend));
         size_t free_bytes = 0, total = 0;
         kern_backend_mem_info(w->backend, &free_bytes, &total);
         ev.free_memory = free_bytes;
-        for (size_t i = 0; i < w->n_models && ev.n_models < CTL_MAX_MODELS; i++) {
+        size_t n = model_set_count(w->models);
+        for (size_t i = 0; i < n && ev.n_models < CTL_MAX_MODELS; i++) {
+            struct served_model *sm = model_set_at(w->models, i);
             char active[64], standby[64];
-            slot_versions(w->models[i].slot, active, standby);
+            slot_versions(sm->slot, active, standby);
             struct ctl_model_version *mv = &ev.models[ev.n_models++];
-            snprintf(mv->model, sizeof(mv->model), "%s", w->models[i].name);
+            snprintf(mv->model, sizeof(mv->model), "%s", sm->name);
             snprintf(mv->version, sizeof(mv->version), "%s", active);
         }
     }
-    control_emit(w, &ev);
+    control_emit(w->control, &ev);
+}
+
+/* The main loop: one turn polls the request consumer (at most 20 ms), folds
+ * new control events, lets the agent take its next step and refreshes the
+ * status. Nothing in a turn waits for a fetch, a load or a rebalance, so the
+ * request consumer is polled every ~20 ms throughout (docs/worker.md). */
+static bool main_loop(struct worker *w)
+{
+    int64_t next_status = 0, next_wait_log = 0;
+    bool fatal = false;
+    while (!atomic_load(&stop_requested) && !fatal) {
+        /* Readiness gates membership: the worker takes partitions only when
+         * it can serve every model it is configured for, so it never answers
+         * `unavailable` for want of weights (docs/reliability.md). */
+        if (!serve_stats(w->serve).joined) {
+            if (agent_may_join(w->agent)) {
+                serve_join(w->serve);
+            } else if (kf_clock_mono_us() >= next_wait_log) {
+                KF_LOG_I("worker", "not in the request group: a model has no version loaded "
+                                   "or a hand-off is under way (waiting)");
+                next_wait_log = kf_clock_mono_us() + 10000000;
+            }
+        }
+        serve_poll(w->serve, 20);
+        if (control_poll(w->control, 0) < 0)
+            fatal = true;
+        agent_step(w->agent);
+        int64_t now = kf_clock_mono_us();
+        if (now >= next_status) {
+            status_refresh(w->status);
+            next_status = now + 250000;
+        }
+        fatal = fatal || serve_stats(w->serve).fatal;
+    }
+    return fatal;
 }
 
 static int run(struct worker *w)
@@ -186,89 +319,40 @@ static int run(struct worker *w)
     int err;
     if ((err = open_backend(w, errstr, sizeof(errstr))) ||
         (err = open_store(w, errstr, sizeof(errstr))) ||
-        (err = serve_producer_start(w, errstr, sizeof(errstr))) ||
-        (err = control_start(w, errstr, sizeof(errstr))) ||
-        (err = control_catch_up(w, errstr, sizeof(errstr))) ||
-        (err = worker_http_start(w, errstr, sizeof(errstr))) ||
-        (err = agent_load_initial(w, errstr, sizeof(errstr)))) {
+        (err = open_serving(w, errstr, sizeof(errstr))) ||
+        (err = open_control(w, errstr, sizeof(errstr)))) {
         KF_LOG_E("worker", "%s", errstr);
         return 1;
     }
+    open_probe(w);
+    if ((err = open_agent_and_status(w, errstr, sizeof(errstr)))) {
+        KF_LOG_E("worker", "%s", errstr);
+        return 1;
+    }
+    agent_load_initial(w->agent, &stop_requested);
     announce(w, CTL_WORKER_JOINED, NULL);
-    if ((err = serve_start(w, errstr, sizeof(errstr)))) {
-        KF_LOG_E("worker", "%s", errstr);
-        return 1;
-    }
-
-    /* Membership for fleet upkeep and hand-off, described by a child process
-     * (group_probe.h); without one those checks skip their rounds. */
-    struct group_probe_opts po = {
-        .brokers = kf_conf_str(w->conf, "brokers"),
-        .client_id = w->id,
-        .group = kf_conf_str(w->conf, "group.id"),
-        .conf = w->conf,
-    };
-    w->probe = group_probe_new(&po, errstr, sizeof(errstr));
-    if (!w->probe)
-        KF_LOG_W("worker", "%s: no group membership checks", errstr);
-    int64_t next_status = 0;
-    int64_t next_wait_log = 0;
-    while (!atomic_load(&w->stop) && !atomic_load(&w->fatal)) {
-        /* Readiness gates membership: the worker takes partitions only when
-         * it can serve every model it is configured for, so it never answers
-         * `unavailable` for want of weights (docs/reliability.md). */
-        if (!atomic_load(&w->joined)) {
-            if (agent_can_serve(w)) {
-                serve_join(w);
-            } else if (kf_clock_mono_us() >= next_wait_log) {
-                KF_LOG_I("worker", "not joining the request group yet: a model has no version "
-                                   "loaded (retrying)");
-                next_wait_log = kf_clock_mono_us() + 10000000;
-            }
-        }
-        serve_poll(w, 20);
-        if (control_poll(w, 0) || true)
-            agent_step(w);
-        int64_t now = kf_clock_mono_us();
-        if (now >= next_status) {
-            worker_status_refresh(w);
-            next_status = now + 250000;
-        }
-    }
-    bool fatal = atomic_load(&w->fatal);
+    bool fatal = main_loop(w);
     KF_LOG_I("worker", "%s: draining, committing, leaving the group",
              fatal ? "fatal error" : "stopping");
-    atomic_store(&w->joined, false);
-    serve_stop(w);
+    serve_close(w->serve);
     announce(w, CTL_WORKER_LEFT, fatal ? "fatal error" : "shutdown");
-    kio_producer_flush(w->producer, 10000);
+    kio_producer_flush(serve_producer(w->serve), 10000);
     return fatal ? 3 : 0;
 }
 
 static void worker_fini(struct worker *w)
 {
-    http_server_free(w->http);
-    agent_stop(w);
-    for (size_t i = 0; i < w->n_models; i++) {
-        batcher_free(w->models[i].batcher);
-        slot_free(w->models[i].slot);
-    }
-    kio_consumer_free(w->requests);
-    control_stop(w);
-    kio_consumer_free(w->control);
-    kio_producer_free(w->producer);
+    status_free(w->status);
+    agent_free(w->agent);
+    model_set_free(w->models); /* the batchers answer through serve: before it */
+    control_free(w->control);
+    serve_free(w->serve);
     group_probe_free(w->probe);
-    kio_tplist_free(w->lag_reported);
-    fleet_state_free(w->fleet);
-    offtrack_free(w->offsets);
     store_free(w->store);
     objstore_free(w->objstore);
     crypto_keyring_free(w->keyring);
     kern_backend_free(w->backend);
-    metrics_free(w->m.reg);
-    kf_buf_fini(&w->status_json);
-    pthread_mutex_destroy(&w->status_lock);
-    kf_conf_free(w->conf);
+    worker_metrics_fini(&w->metrics);
 }
 
 int main(int argc, char **argv)
@@ -278,35 +362,23 @@ int main(int argc, char **argv)
     /* The group probe's child: the same binary, talking on its stdin. */
     if (argc > 1 && !strcmp(argv[1], GROUP_PROBE_ARG))
         return group_probe_child_main();
-    w.conf = kf_conf_new(worker_props, worker_props_count, errstr, sizeof(errstr));
-    if (!w.conf) {
+    kf_conf *conf = kf_conf_new(worker_props, worker_props_count, errstr, sizeof(errstr));
+    if (!conf) {
         fprintf(stderr, "kfleet-worker: %s\n", errstr);
         return 1;
     }
-    pthread_mutex_init(&w.status_lock, NULL);
-    int rc = parse_args(&w, argc, argv);
+    int rc = parse_args(conf, argc, argv);
     if (rc >= 0) {
-        kf_conf_free(w.conf);
+        kf_conf_free(conf);
         return rc;
     }
-    gethostname(w.host, sizeof(w.host) - 1);
-    const char *id = kf_conf_str(w.conf, "worker.id");
-    if (id)
-        snprintf(w.id, sizeof(w.id), "%s", id);
-    else
-        snprintf(w.id, sizeof(w.id), "%.100s-%d", w.host, (int)getpid());
-    w.topic_requests = kf_conf_str(w.conf, "topic.requests");
-    w.topic_responses = kf_conf_str(w.conf, "topic.responses");
-    w.topic_dlq = kf_conf_str(w.conf, "topic.dlq");
-    w.topic_control = kf_conf_str(w.conf, "topic.control");
-    w.serve_all = !strcmp(kf_conf_str(w.conf, "models"), "*");
-    req_limits_default(&w.limits);
-    w.limits.max_rows = (uint64_t)kf_conf_int(w.conf, "limits.max_rows");
-    w.limits.max_cols = (uint64_t)kf_conf_int(w.conf, "limits.max_cols");
-    w.limits.max_bytes = (uint64_t)kf_conf_int(w.conf, "limits.max_bytes");
-    worker_metrics_init(&w);
+    worker_config_load(conf, &w.cfg);
+    if (worker_metrics_init(&w.metrics)) {
+        fprintf(stderr, "kfleet-worker: out of memory\n");
+        kf_conf_free(conf);
+        return 1;
+    }
 
-    the_worker = &w;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -315,6 +387,7 @@ int main(int argc, char **argv)
 
     rc = run(&w);
     worker_fini(&w);
+    kf_conf_free(conf);
     KF_LOG_I("worker", "exit %d", rc);
     return rc;
 }
