@@ -3,6 +3,7 @@
 
 #include "common/kf_err.h"
 #include "kernels/kern_backend.h"
+#include "schema/model_map.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -42,85 +43,6 @@ void pub_golden_tolerance(enum schema_dtype dtype, double *atol, double *rtol)
     }
 }
 
-static enum kern_dtype kdtype(enum schema_dtype dt)
-{
-    switch (dt) {
-    case SCHEMA_DTYPE_F16: return KERN_DTYPE_F16;
-    case SCHEMA_DTYPE_BF16: return KERN_DTYPE_BF16;
-    case SCHEMA_DTYPE_F32:
-    default: return KERN_DTYPE_F32;
-    }
-}
-
-static enum kern_act kact(enum arch_act a)
-{
-    switch (a) {
-    case ARCH_ACT_RELU: return KERN_ACT_RELU;
-    case ARCH_ACT_GELU: return KERN_ACT_GELU;
-    case ARCH_ACT_TANH: return KERN_ACT_TANH;
-    case ARCH_ACT_SIGMOID: return KERN_ACT_SIGMOID;
-    case ARCH_ACT_NONE:
-    default: return KERN_ACT_NONE;
-    }
-}
-
-int pub_golden_model(const struct arch_desc *a, const struct schema_tensor *t, size_t n_tensors,
-                     const uint8_t *blob, uint64_t blob_size, struct kern_model *km,
-                     struct kern_layer **layers, char *errstr, size_t errstr_size)
-{
-    *layers = NULL;
-    if (!a->n_layers || a->n_layers > KERN_MAX_LAYERS || a->input_width > KERN_MAX_WIDTH) {
-        kf_errf(errstr, errstr_size,
-                "%zu layers of input width %llu: the kernels take 1..%u layers, widths up to %u",
-                a->n_layers, (unsigned long long)a->input_width, KERN_MAX_LAYERS, KERN_MAX_WIDTH);
-        return -EPROTO;
-    }
-    struct kern_layer *l = calloc(a->n_layers, sizeof(*l));
-    if (!l)
-        return -ENOMEM;
-    for (size_t i = 0; i < a->n_layers; i++) {
-        const struct arch_layer *al = &a->layers[i];
-        /* arch_bind checked names, shapes and chaining; what is left is that
-         * the indexes are of this table and the bytes lie in this blob. */
-        bool ok = al->weight_index >= 0 && (size_t)al->weight_index < n_tensors &&
-                  al->bias_index < (long)n_tensors && al->in_width <= KERN_MAX_WIDTH &&
-                  al->out_width <= KERN_MAX_WIDTH;
-        const struct schema_tensor *w = ok ? &t[al->weight_index] : NULL;
-        const struct schema_tensor *b = ok && al->bias_index >= 0 ? &t[al->bias_index] : NULL;
-        ok = ok && w->offset + w->length <= blob_size && (!b || b->offset + b->length <= blob_size);
-        if (!ok) {
-            kf_errf(errstr, errstr_size, "layers[%zu] (%s): %llu x %llu does not fit the kernels",
-                    i, al->weight, (unsigned long long)al->out_width,
-                    (unsigned long long)al->in_width);
-            free(l);
-            return -EPROTO;
-        }
-        l[i] = (struct kern_layer){
-            .out_width = (uint32_t)al->out_width,
-            .in_width = (uint32_t)al->in_width,
-            .weight_dtype = kdtype(w->dtype),
-            .weight = blob + w->offset,
-            .bias_dtype = b ? kdtype(b->dtype) : KERN_DTYPE_F32,
-            .bias = b ? blob + b->offset : NULL,
-            .act = kact(al->activation),
-        };
-    }
-    *km = (struct kern_model){
-        .input_width = (uint32_t)a->input_width,
-        .n_layers = (uint32_t)a->n_layers,
-        .layers = l,
-        .final = a->output == ARCH_OUTPUT_SOFTMAX ? KERN_FINAL_SOFTMAX : KERN_FINAL_NONE,
-    };
-    char why[256];
-    if (kern_model_validate(km, why, sizeof(why))) {
-        kf_errf(errstr, errstr_size, "not a model the kernels can run: %s", why);
-        free(l);
-        return -EPROTO;
-    }
-    *layers = l;
-    return 0;
-}
-
 /* Forward @p rows of @p in through the reference backend into @p out. */
 static int ref_forward(const struct kern_model *km, const float *in, uint32_t rows, float *out,
                        char *errstr, size_t errstr_size)
@@ -152,8 +74,8 @@ int pub_golden_compute(struct manifest *m, const uint8_t *blob, uint64_t blob_si
     }
     struct kern_model km;
     struct kern_layer *layers = NULL;
-    int err = pub_golden_model(&m->arch, m->tensors, m->n_tensors, blob, blob_size, &km, &layers,
-                               errstr, errstr_size);
+    int err = model_map_build(&m->arch, m->tensors, m->n_tensors, blob, blob_size, &km, &layers,
+                              errstr, errstr_size);
     if (err)
         return err;
     size_t n_in = (size_t)o->rows * km.input_width;
@@ -190,8 +112,8 @@ int pub_golden_reproduce(const struct manifest *m, const uint8_t *blob, uint64_t
     }
     struct kern_model km;
     struct kern_layer *layers = NULL;
-    int err = pub_golden_model(&m->arch, m->tensors, m->n_tensors, blob, blob_size, &km, &layers,
-                               errstr, errstr_size);
+    int err = model_map_build(&m->arch, m->tensors, m->n_tensors, blob, blob_size, &km, &layers,
+                              errstr, errstr_size);
     if (err)
         return err;
     float *out = malloc(g->n_outputs * sizeof(float));

@@ -4,9 +4,9 @@
  *        the reference backend at publish time; a worker must reproduce the
  *        outputs within the tolerance before it serves the version.
  *
- * The manifest → kern_model mapping here is the same as the worker's loader
- * (worker/loader_model.c) — written again rather than shared, because
- * publisher/ does not depend on worker/ (ARCHITECTURE §1).
+ * The manifest → kern_model mapping is schema/model_map.h's model_map_build,
+ * the one the worker's loader uses: golden vectors are only meaningful if
+ * both sides build the same network from the same manifest.
  */
 #ifndef KF_PUB_GOLDEN_H
 #define KF_PUB_GOLDEN_H
@@ -33,15 +33,6 @@ void pub_golden_inputs(uint64_t seed, float *x, size_t n);
  *        may legitimately differ by, and no more.
  */
 void pub_golden_tolerance(enum schema_dtype dtype, double *atol, double *rtol);
-
-/**
- * @brief The network of a bound architecture over @p blob as a kern_model.
- * @param layers  out: new array the model points to (free())
- * @returns 0; -EPROTO beyond the kernels' limits (errstr); -ENOMEM
- */
-int pub_golden_model(const struct arch_desc *a, const struct schema_tensor *t, size_t n_tensors,
-                     const uint8_t *blob, uint64_t blob_size, struct kern_model *km,
-                     struct kern_layer **layers, char *errstr, size_t errstr_size);
 
 /**
  * @brief Run the reference backend on @p rows seeded inputs and store the

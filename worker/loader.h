@@ -80,10 +80,12 @@ struct kern_weights *loader_weights(const struct slot_version *v);
 void loader_version_free(struct slot_version *v);
 
 /**
- * @brief Describe @p sv's network as a kern_model pointing into its blob.
+ * @brief Describe @p sv's network as a kern_model pointing into its blob:
+ *        model_map_build (schema/model_map.h, the mapping the publisher's
+ *        golden vectors were computed with) over a blob of the manifest's size.
  * @param layers  receives a new array the model points to (free())
- * @returns 0; -EPROTO the manifest does not fit kern_model's limits (errstr
- *          says why); -ENOMEM
+ * @returns 0; -EPROTO no blob, a blob of another size, or the manifest does
+ *          not map onto a kern_model (errstr says why); -ENOMEM
  */
 int loader_model(const struct store_version *sv, struct kern_model *km, struct kern_layer **layers,
                  char *errstr, size_t errstr_size);

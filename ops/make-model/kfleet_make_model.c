@@ -10,6 +10,7 @@
  */
 #include "common/kf_buf.h"
 #include "kernels/kern_dtype.h"
+#include "schema/model_map.h"
 #include "schema/safet.h"
 
 #include <getopt.h>
@@ -89,8 +90,9 @@ int main(int argc, char **argv)
         }
     }
     enum schema_dtype dt;
+    enum kern_dtype kdt;
     if (!out_path || input <= 0 || n_layers == 0 ||
-        schema_dtype_from_str(dtype_name, strlen(dtype_name), &dt)) {
+        schema_dtype_from_str(dtype_name, strlen(dtype_name), &dt) || model_map_dtype(dt, &kdt)) {
         usage(stderr);
         return 2;
     }
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
             float s = scale > 0 ? scale : 1.0f / sqrtf((float)in);
             for (size_t k = 0; k < n; k++)
                 f[k] = next_uniform(&state) * s;
-            kern_from_f32((enum kern_dtype)dt, f, raw, n);
+            kern_from_f32(kdt, f, raw, n);
             free(f);
             snprintf(names[nt], sizeof(names[nt]), "%d.%s", 2 * l, b ? "bias" : "weight");
             shapes[nt][0] = (uint64_t)out;

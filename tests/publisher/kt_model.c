@@ -2,6 +2,7 @@
 
 #include "common/kf_buf.h"
 #include "kernels/kern_dtype.h"
+#include "schema/model_map.h"
 #include "schema/safet.h"
 #include "tests/lib/kf_test.h"
 
@@ -40,9 +41,8 @@ uint64_t kt_model_write(const char *path, const struct kt_model_spec *s)
     uint64_t seed = s->seed ? s->seed : 1;
     uint32_t in = s->input_width;
     size_t esz = schema_dtype_size(s->dtype);
-    enum kern_dtype kd = s->dtype == SCHEMA_DTYPE_F16    ? KERN_DTYPE_F16
-                         : s->dtype == SCHEMA_DTYPE_BF16 ? KERN_DTYPE_BF16
-                                                         : KERN_DTYPE_F32;
+    enum kern_dtype kd;
+    KT_ASSERT(!model_map_dtype(s->dtype, &kd));
     for (uint32_t l = 0; l < s->n_layers; l++) {
         uint32_t out = s->widths[l];
         for (int b = 0; b < 2; b++) {

@@ -3,6 +3,7 @@
 
 #include "kernels/kern_backend.h"
 #include "kernels/kern_dtype.h"
+#include "schema/model_map.h"
 #include "schema/safet.h"
 #include "tests/lib/kf_test.h"
 #include "worker/store.h"
@@ -60,9 +61,9 @@ static void *gen_tensor(uint64_t *rng, size_t n, float scale, enum schema_dtype 
     uint8_t *d = malloc(n * esz);
     if (!d)
         FIX_FAIL("out of memory (%zu values)", n);
-    enum kern_dtype kd = dt == SCHEMA_DTYPE_F16    ? KERN_DTYPE_F16
-                         : dt == SCHEMA_DTYPE_BF16 ? KERN_DTYPE_BF16
-                                                   : KERN_DTYPE_F32;
+    enum kern_dtype kd;
+    if (model_map_dtype(dt, &kd))
+        FIX_FAIL("dtype %d", (int)dt);
     for (size_t i = 0; i < n; i += BLOCK) {
         size_t k = n - i < BLOCK ? n - i : BLOCK;
         for (size_t j = 0; j < k; j++)
@@ -72,31 +73,21 @@ static void *gen_tensor(uint64_t *rng, size_t n, float scale, enum schema_dtype 
     return d;
 }
 
-static void golden(const struct kt_spec *s, struct gen_layer *gl, const float *in, uint32_t rows,
+/* The golden outputs as the publisher computes them: the manifest's own
+ * network, mapped by model_map_build (as the publisher and the worker map it),
+ * on the reference backend. */
+static void golden(struct manifest *m, const kf_buf *blob, const float *in, uint32_t rows,
                    float *out)
 {
-    enum kern_dtype kd = s->dtype == SCHEMA_DTYPE_F16    ? KERN_DTYPE_F16
-                         : s->dtype == SCHEMA_DTYPE_BF16 ? KERN_DTYPE_BF16
-                                                         : KERN_DTYPE_F32;
-    struct kern_layer kl[KT_MAX_LAYERS];
-    for (uint32_t i = 0; i < s->n_layers; i++) {
-        kl[i] = (struct kern_layer){
-            .out_width = s->widths[i],
-            .in_width = i ? s->widths[i - 1] : s->input_width,
-            .weight_dtype = kd,
-            .bias_dtype = kd,
-            .weight = gl[i].w,
-            .bias = gl[i].b,
-            .act = i + 1 < s->n_layers ? (enum kern_act)s->act : KERN_ACT_NONE,
-        };
-    }
-    struct kern_model km = {
-        .input_width = s->input_width,
-        .n_layers = s->n_layers,
-        .layers = kl,
-        .final = s->softmax ? KERN_FINAL_SOFTMAX : KERN_FINAL_NONE,
-    };
-    char err[256];
+    char err[512];
+    enum schema_dtype dt;
+    if (arch_bind(&m->arch, m->tensors, m->n_tensors, &dt, err, sizeof(err)))
+        FIX_FAIL("arch_bind: %s", err);
+    struct kern_model km;
+    struct kern_layer *layers = NULL;
+    if (model_map_build(&m->arch, m->tensors, m->n_tensors, blob->ptr, blob->len, &km, &layers, err,
+                        sizeof(err)))
+        FIX_FAIL("model_map_build: %s", err);
     struct kern_backend *be = kern_backend_new("ref", NULL, err, sizeof(err));
     struct kern_weights *w = NULL;
     if (!be || kern_weights_load(be, &km, rows, &w, err, sizeof(err)) ||
@@ -104,6 +95,7 @@ static void golden(const struct kt_spec *s, struct gen_layer *gl, const float *i
         FIX_FAIL("golden run: %s", err);
     kern_weights_free(be, w);
     kern_backend_free(be);
+    free(layers);
 }
 
 void kt_version_build(const struct kt_spec *s, const struct crypto_ed25519_key *key,
@@ -199,7 +191,7 @@ void kt_version_build(const struct kt_spec *s, const struct crypto_ed25519_key *
         FIX_FAIL("out of memory");
     for (size_t i = 0; i < (size_t)rows * s->input_width; i++)
         gin[i] = uniform(&rng, 1.0f);
-    golden(s, gl, gin, rows, gout);
+    golden(m, &v->blob, gin, rows, gout);
     gout[0] += s->golden_skew;
     double atol = s->atol || s->rtol ? s->atol : 1e-4, rtol = s->atol || s->rtol ? s->rtol : 1e-4;
     if (manifest_set_golden(m, rows, gin, gout, atol, rtol))
