@@ -4,6 +4,7 @@
 #include "common/crypto.h"
 #include "common/kf_err.h"
 #include "schema/dtype.h"
+#include "schema/names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -202,8 +203,7 @@ int ju_name(const json_t *obj, const char *path, const char *key, bool required,
     if (!out[0] && !present(obj, key))
         return 0;
     if (!schema_name_valid(out, strlen(out)))
-        return type_error(path, key, "expected a name of 1..128 characters [A-Za-z0-9._-]", errstr,
-                          errstr_size);
+        return type_error(path, key, "expected a name: " SCHEMA_NAME_RULE, errstr, errstr_size);
     return 0;
 }
 
@@ -216,8 +216,7 @@ int ju_id(const json_t *obj, const char *path, const char *key, bool required, c
     if (!out[0] && !present(obj, key))
         return 0;
     if (!schema_id_valid(out, strlen(out)))
-        return type_error(path, key, "expected 1..128 printable ASCII characters without space",
-                          errstr, errstr_size);
+        return type_error(path, key, "expected an id: " SCHEMA_ID_RULE, errstr, errstr_size);
     return 0;
 }
 

@@ -8,13 +8,14 @@
 #define OPS_CLIENT_TALLY_H
 
 #include "common/kf_buf.h"
+#include "schema/names.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define CLIENT_TALLY_MAX 16       /**< versions counted one by one; more go to "other" */
-#define CLIENT_TALLY_NAME_CAP 129 /**< a version name (128 bytes) + NUL */
+#define CLIENT_TALLY_MAX 16 /**< versions counted one by one; more go to "other" */
+#define CLIENT_TALLY_NAME_CAP SCHEMA_NAME_CAP /**< a version name + NUL */
 
 struct client_tally {
     struct {
