@@ -18,14 +18,16 @@
 #define SCHEMA_CTL_EVENT_H
 
 #include "common/kf_buf.h"
+#include "schema/names.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CTL_VERSION 1
-#define CTL_NAME_CAP 129   /**< model, version, worker, claim_id, event_id: 128 bytes + NUL */
-#define CTL_REASON_CAP 513 /**< free text: 512 bytes + NUL */
+#define CTL_NAME_CAP \
+    SCHEMA_NAME_CAP /**< model, version, worker, claim_id, event_id (names.h) + NUL */
+#define CTL_REASON_CAP (SCHEMA_REASON_MAX + 1) /**< free text + NUL */
 #define CTL_HOST_CAP 256
 #define CTL_BACKEND_CAP 33
 #define CTL_BUCKET_CAP 64                /**< S3 bucket names are at most 63 bytes */

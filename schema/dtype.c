@@ -77,12 +77,12 @@ bool schema_name_valid(const char *s, size_t len)
 
 bool schema_topic_valid(const char *s, size_t len)
 {
-    return name_chars_ok(s, len, 249);
+    return name_chars_ok(s, len, SCHEMA_TOPIC_MAX);
 }
 
 bool schema_id_valid(const char *s, size_t len)
 {
-    if (!s || len == 0 || len > SCHEMA_NAME_MAX)
+    if (!s || len == 0 || len > SCHEMA_ID_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)

@@ -9,6 +9,8 @@
 #ifndef SCHEMA_DTYPE_H
 #define SCHEMA_DTYPE_H
 
+#include "schema/names.h" /* the name validators once lived here; includers still find them */
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -41,27 +43,5 @@ int schema_dtype_from_str(const char *s, size_t len, enum schema_dtype *out);
  *          kfleet does not serve)
  */
 int schema_dtype_from_safet(const char *s, size_t len, enum schema_dtype *out);
-
-/**
- * @brief Whether @p s (@p len bytes) is a valid model or version name:
- *        1..128 bytes of [A-Za-z0-9._-], not "." or "..". Such names are safe
- *        in S3 keys and file names.
- */
-bool schema_name_valid(const char *s, size_t len);
-
-/**
- * @brief Whether @p s is a valid identifier (worker id, claim id, event id,
- *        key id): 1..128 bytes of printable ASCII without space (0x21..0x7e).
- */
-bool schema_id_valid(const char *s, size_t len);
-
-/**
- * @brief Whether @p s is a legal Kafka topic name: 1..249 bytes of
- *        [A-Za-z0-9._-], not "." or "..".
- */
-bool schema_topic_valid(const char *s, size_t len);
-
-/** Longest model/version name or identifier, in bytes. */
-#define SCHEMA_NAME_MAX 128
 
 #endif

@@ -1,8 +1,12 @@
 /**
  * @file json_impl.h
  * @brief Internal jansson helpers: strict field getters whose error texts name
- *        the field ("tensors[2].dtype: missing"), and the canonical dump.
- *        Not a public header: jansson.h must not leak out of schema/.
+ *        the field ("tensors[2].dtype: missing"), the canonical dump, and
+ *        the one JSON writer for output meant for people and their scripts.
+ *        Not a public header: no public header includes it, so jansson.h
+ *        does not leak out through one. The .c files of ops/ and worker/
+ *        that already use jansson may include it for the writer (ju_text,
+ *        ju_dump_out, ju_print_line) so that every tool escapes JSON the same way.
  */
 #ifndef SCHEMA_JSON_IMPL_H
 #define SCHEMA_JSON_IMPL_H
@@ -12,9 +16,15 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /** Canonical JSON: compact, keys sorted, non-ASCII escaped. */
 #define JU_DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+
+/** Output JSON (CLI lines, status pages): compact, keys in insertion order,
+ *  UTF-8 written as it is (only quotes, backslashes and control characters
+ *  are escaped). Not for bytes that are signed: those use JU_DUMP_FLAGS. */
+#define JU_OUT_FLAGS (JSON_COMPACT)
 
 /**
  * @brief Parse @p len bytes as one JSON object (duplicate keys refused).
@@ -30,6 +40,24 @@ int ju_dump(const json_t *j, kf_buf *out);
 
 /** @brief A JSON string for @p b, or "hex:<hex>" when @p b is not UTF-8. New reference or NULL. */
 json_t *ju_bytes(kf_bytes b);
+
+/**
+ * @brief A JSON string for the text @p s (NUL-terminated), which may hold
+ *        bytes that are not UTF-8 (a name cut mid-character by a fixed-size
+ *        buffer, a foreign producer's bytes): each such byte becomes U+FFFD,
+ *        the rest is kept exactly. For display; ju_bytes keeps the bytes.
+ * @returns a new reference, or NULL when out of memory
+ */
+json_t *ju_text(const char *s);
+
+/** @brief Append @p j with JU_OUT_FLAGS to @p out (an HTTP body). @returns 0, -ENOMEM */
+int ju_dump_out(const json_t *j, kf_buf *out);
+
+/**
+ * @brief Write @p j to @p out with JU_OUT_FLAGS and a newline: one JSON line.
+ * @returns 0; -EIO (the write failed), -ENOMEM
+ */
+int ju_print_line(const json_t *j, FILE *out);
 
 /** @brief json_object_set_new that records allocation failure in *err. */
 void ju_set(json_t *obj, const char *key, json_t *val, int *err);

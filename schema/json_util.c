@@ -4,6 +4,7 @@
 #include "common/crypto.h"
 #include "common/kf_err.h"
 #include "schema/dtype.h"
+#include "schema/names.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -43,14 +44,24 @@ static int dump_cb(const char *buf, size_t size, void *data)
     return kf_buf_append(data, buf, size) ? -1 : 0;
 }
 
-int ju_dump(const json_t *j, kf_buf *out)
+static int dump_flags(const json_t *j, kf_buf *out, size_t flags)
 {
     size_t start = out->len;
-    if (json_dump_callback(j, dump_cb, out, JU_DUMP_FLAGS)) {
+    if (json_dump_callback(j, dump_cb, out, flags)) {
         out->len = start;
         return -ENOMEM;
     }
     return 0;
+}
+
+int ju_dump(const json_t *j, kf_buf *out)
+{
+    return dump_flags(j, out, JU_DUMP_FLAGS);
+}
+
+int ju_dump_out(const json_t *j, kf_buf *out)
+{
+    return dump_flags(j, out, JU_OUT_FLAGS);
 }
 
 json_t *ju_bytes(kf_bytes b)
@@ -67,6 +78,62 @@ json_t *ju_bytes(kf_bytes b)
     s = json_string((const char *)hex.ptr);
     kf_buf_fini(&hex);
     return s;
+}
+
+/* The length of the well-formed UTF-8 sequence at @p p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 when there is none. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3, lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) /* a NUL ends the loop here: it is not a continuation */
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+json_t *ju_text(const char *s)
+{
+    json_t *j = json_string(s); /* the common case: already UTF-8 */
+    if (j)
+        return j;
+    size_t len = strlen(s);
+    kf_buf b;
+    kf_buf_init(&b);
+    if (kf_buf_reserve(&b, 3 * len + 1))
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_seq_len(p);
+        if (n) {
+            kf_buf_append(&b, p, n);
+            p += n;
+        } else {
+            kf_buf_append(&b, "\xef\xbf\xbd", 3); /* U+FFFD REPLACEMENT CHARACTER */
+            p++;
+        }
+    }
+    j = json_stringn((const char *)b.ptr, b.len);
+    kf_buf_fini(&b);
+    return j;
+}
+
+int ju_print_line(const json_t *j, FILE *out)
+{
+    if (json_dumpf(j, out, JU_OUT_FLAGS))
+        return ferror(out) ? -EIO : -ENOMEM;
+    return fputc('\n', out) == EOF ? -EIO : 0;
 }
 
 void ju_set(json_t *obj, const char *key, json_t *val, int *err)
@@ -136,8 +203,7 @@ int ju_name(const json_t *obj, const char *path, const char *key, bool required,
     if (!out[0] && !present(obj, key))
         return 0;
     if (!schema_name_valid(out, strlen(out)))
-        return type_error(path, key, "expected a name of 1..128 characters [A-Za-z0-9._-]", errstr,
-                          errstr_size);
+        return type_error(path, key, "expected a name: " SCHEMA_NAME_RULE, errstr, errstr_size);
     return 0;
 }
 
@@ -150,8 +216,7 @@ int ju_id(const json_t *obj, const char *path, const char *key, bool required, c
     if (!out[0] && !present(obj, key))
         return 0;
     if (!schema_id_valid(out, strlen(out)))
-        return type_error(path, key, "expected 1..128 printable ASCII characters without space",
-                          errstr, errstr_size);
+        return type_error(path, key, "expected an id: " SCHEMA_ID_RULE, errstr, errstr_size);
     return 0;
 }
 

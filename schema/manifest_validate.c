@@ -2,6 +2,7 @@
 #include "schema/manifest.h"
 
 #include "common/kf_err.h"
+#include "schema/names.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,12 +41,11 @@ static int check_header(const struct manifest *m, char *errstr, size_t errstr_si
         return -EPROTO;
     }
     if (!schema_name_valid(m->model, strnlen(m->model, sizeof(m->model)))) {
-        kf_errf(errstr, errstr_size, "model: expected a name of 1..128 characters [A-Za-z0-9._-]");
+        kf_errf(errstr, errstr_size, "model: expected a name: " SCHEMA_NAME_RULE);
         return -EPROTO;
     }
     if (!schema_name_valid(m->version, strnlen(m->version, sizeof(m->version)))) {
-        kf_errf(errstr, errstr_size,
-                "version: expected a name of 1..128 characters [A-Za-z0-9._-]");
+        kf_errf(errstr, errstr_size, "version: expected a name: " SCHEMA_NAME_RULE);
         return -EPROTO;
     }
     if (m->seq < 1 || m->seq > INT64_MAX) {

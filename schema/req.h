@@ -23,7 +23,7 @@
 /** The only request/response format version this code speaks. */
 #define REQ_VERSION 1
 /** Hard upper bound of the request id length; req_limits.max_id_len may only lower it. */
-#define REQ_ID_MAX 128
+#define REQ_ID_MAX SCHEMA_REQ_ID_MAX
 
 /** @brief Limits applied while decoding; the worker fills them from configuration. */
 struct req_limits {
@@ -33,7 +33,7 @@ struct req_limits {
     uint64_t max_bytes; /**< rows × cols × dtype size */
 };
 
-/** @brief Defaults: id 128, rows 4096, cols 65536, bytes 64 MiB. */
+/** @brief Defaults: id REQ_ID_MAX, rows 4096, cols 65536, bytes 64 MiB. */
 void req_limits_default(struct req_limits *lim);
 
 /** @brief A 2-D tensor [rows, cols], row-major little-endian, borrowed bytes. */
@@ -46,7 +46,7 @@ struct req_tensor {
 struct req {
     uint32_t v;          /**< REQ_VERSION */
     kf_bytes id;         /**< 1..max_id_len bytes, any bytes the client chose */
-    kf_bytes model;      /**< 1..128 bytes */
+    kf_bytes model;      /**< 1..SCHEMA_NAME_MAX bytes */
     kf_bytes version;    /**< optional: {NULL, 0} when absent */
     bool has_deadline;   /**< deadline_ms present */
     int64_t deadline_ms; /**< epoch milliseconds, >= 0 */

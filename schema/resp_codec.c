@@ -145,10 +145,12 @@ static int decode_fields(const msgpack_object *root, struct resp *rs, char *errs
     }
     rs->v = (uint32_t)u;
     if ((err = mp_get_str(f[F_ID].val, "id", 1, REQ_ID_MAX, &rs->id, errstr, errstr_size)) ||
-        (err = mp_get_str(f[F_MODEL].val, "model", 0, 128, &rs->model, errstr, errstr_size)) ||
-        (err =
-             mp_get_str(f[F_VERSION].val, "version", 0, 128, &rs->version, errstr, errstr_size)) ||
-        (err = mp_get_str(f[F_WORKER].val, "worker", 0, 128, &rs->worker, errstr, errstr_size)))
+        (err = mp_get_str(f[F_MODEL].val, "model", 0, SCHEMA_NAME_MAX, &rs->model, errstr,
+                          errstr_size)) ||
+        (err = mp_get_str(f[F_VERSION].val, "version", 0, SCHEMA_NAME_MAX, &rs->version, errstr,
+                          errstr_size)) ||
+        (err = mp_get_str(f[F_WORKER].val, "worker", 0, SCHEMA_ID_MAX, &rs->worker, errstr,
+                          errstr_size)))
         return err;
 
     kf_bytes st;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/kernels/run-gpu.sh — everything the kernels need checked on a lent GPU machine, in one
-# call (GPU.md "kernels only"), writing full results under $OUT and a short table last:
+# call (docs/kernels.md, "On a GPU machine"), writing full results under $OUT and a short table last:
 #   1. the device and toolkit                                   → $OUT/device.txt
 #   2. cuBLAS into the toolkit if it lacks it (ops/install-cublas.sh links the Python one)
 #   3. kernels-only build, warnings as errors: -Dservices=disabled -Dcuda=enabled

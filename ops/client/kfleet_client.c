@@ -2,7 +2,9 @@
  *
  * Produces --count requests of random inputs (rows × cols f32, seeded), then
  * reads the responses topic until every request id is answered or --timeout
- * passes, and prints one summary line per outcome plus latency percentiles.
+ * passes, and prints a summary: a line of outcomes with latency percentiles,
+ * and a line of answers by the version that computed them (the kfleet-version
+ * header), which shows a rollout's progress: "answered by v1: N, by v2: M".
  * Exit 0 when every request was answered (any status), 1 when some were not,
  * 2 on misuse. It is the quickstart's client, the serve benchmark's load and
  * a smoke test for a real deployment. */
@@ -12,6 +14,7 @@
 #include "common/kio_admin.h"
 #include "common/kio_consumer.h"
 #include "common/kio_producer.h"
+#include "ops/client/client_tally.h"
 #include "schema/req.h"
 #include "schema/resp.h"
 
@@ -66,6 +69,7 @@ static void usage(FILE *out)
                  "      --seed N        input data seed (default 1)\n"
                  "  -t, --timeout S     give up waiting after S seconds (default 60)\n"
                  "  -d, --dump          print every response as one JSON line on stdout\n"
+                 "                      (its \"version\" is the version that answered)\n"
                  "  -q                  only the summary\n"
                  "  -h                  this help\n");
 }
@@ -201,6 +205,7 @@ int main(int argc, char **argv)
     srand(o.seed);
     int64_t t_start = kf_clock_mono_us();
     long sent = 0, ok = 0, errors = 0, expired = 0, dups = 0, unknown = 0, answered = 0;
+    struct client_tally by_version = {0};
     int64_t deadline = 0;
     while (!atomic_load(&stop)) {
         /* Send at --rate (or all at once), reading answers in between. */
@@ -276,6 +281,10 @@ int main(int argc, char **argv)
                     ok += rs.status == RESP_OK;
                     errors += rs.status == RESP_ERROR;
                     expired += rs.status == RESP_EXPIRED;
+                    kf_bytes h;
+                    bool has_h = !kio_msg_header(msg, "kfleet-version", &h);
+                    client_tally_add(&by_version,
+                                     client_tally_version(has_h ? &h : NULL, rs.version));
                 }
                 if (o.dump) {
                     kf_buf j;
@@ -301,6 +310,7 @@ int main(int argc, char **argv)
            "in %.2f s: %.0f req/s, p50 %.2f ms, p99 %.2f ms\n",
            sent, answered, ok, errors, expired, sent - answered, dups, secs,
            secs > 0 ? (double)answered / secs : 0.0, p50, p99);
+    client_tally_print(&by_version, stdout);
     (void)unknown;
     kio_consumer_free(rc_cons);
     kio_producer_free(kp);

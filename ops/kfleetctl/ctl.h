@@ -93,8 +93,6 @@ void ctl_time_str(int64_t epoch_ms, char *out, size_t size);
 int ctl_bound_parse(const char *s, struct ctl_bound *out);
 /** @brief Whether a record at @p offset / @p ts_ms lies within [from, to]. */
 bool ctl_bound_within(const struct ctl_opts *o, int64_t offset, int64_t ts_ms);
-/** @brief @p s as a JSON string literal (quotes included). */
-void ctl_json_str(FILE *out, const char *s);
 /**
  * @brief Run @p once, and with --watch again every interval_s (the screen
  *        cleared first on a TTY) until SIGINT/SIGTERM.

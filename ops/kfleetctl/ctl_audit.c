@@ -8,6 +8,10 @@
  * failure to read the log), so a cron job can alert on it. */
 #include "ops/kfleetctl/ctl.h"
 
+#include "common/kf_err.h"
+#include "schema/json_impl.h"
+
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 struct audit {
     const struct ctl_opts *o;
     uint64_t shown, flagged;
+    int write_err; /* stdout failed (or out of memory): stop, exit 1 */
 };
 
 static void describe(const struct ctl_event *ev, char *out, size_t size)
@@ -63,31 +68,40 @@ static void describe(const struct ctl_event *ev, char *out, size_t size)
     }
 }
 
-static void print_json(const struct ctl_record *r, const char *ts, const char *text)
+/* One JSON line per event, written by jansson (ju_print_line): text fields
+ * keep their UTF-8 as it is, and a field cut mid-character by a fixed buffer
+ * shows U+FFFD rather than breaking the line. */
+static int print_json(const struct ctl_record *r, const char *ts, const char *text)
 {
-    const kio_msg *m = r->msg;
-    printf("{\"offset\":%" PRId64 ",\"time\":\"%s\",\"type\":", m->offset, ts);
-    ctl_json_str(stdout, r->malformed ? "malformed" : ctl_type2str(r->ev.type));
+    int err = 0;
+    json_t *j = json_object();
+    if (!j)
+        return -ENOMEM;
+    ju_set(j, "offset", json_integer(r->msg->offset), &err);
+    ju_set(j, "time", json_string(ts), &err);
+    ju_set(j, "type", json_string(r->malformed ? "malformed" : ctl_type2str(r->ev.type)), &err);
     if (!r->malformed) {
-        printf(",\"model\":");
-        ctl_json_str(stdout, r->ev.model);
-        printf(",\"version\":");
-        ctl_json_str(stdout, r->ev.version);
-        printf(",\"worker\":");
-        ctl_json_str(stdout, r->ev.worker);
-        printf(",\"event_id\":");
-        ctl_json_str(stdout, r->ev.event_id);
+        ju_set(j, "model", ju_text(r->ev.model), &err);
+        ju_set(j, "version", ju_text(r->ev.version), &err);
+        ju_set(j, "worker", ju_text(r->ev.worker), &err);
+        ju_set(j, "event_id", ju_text(r->ev.event_id), &err);
+        if (r->ev.reason[0])
+            ju_set(j, "reason", ju_text(r->ev.reason), &err);
     }
-    printf(",\"signature\":\"%s\",\"flag\":\"%s\",\"text\":", ctl_sig_verdict2str(r->sig), r->flag);
-    ctl_json_str(stdout, text);
+    ju_set(j, "signature", json_string(ctl_sig_verdict2str(r->sig)), &err);
+    ju_set(j, "flag", json_string(r->flag), &err);
+    ju_set(j, "text", ju_text(text), &err);
     if (!r->malformed && r->res.from != r->res.to)
-        printf(",\"phase\":{\"from\":\"%s\",\"to\":\"%s\"}", fleet_phase2str(r->res.from),
-               fleet_phase2str(r->res.to));
-    if (!r->malformed && r->res.verdict != FLEET_APPLIED) {
-        printf(",\"ignored\":");
-        ctl_json_str(stdout, r->res.reason);
-    }
-    printf("}\n");
+        ju_set(j, "phase",
+               json_pack("{ssss}", "from", fleet_phase2str(r->res.from), "to",
+                         fleet_phase2str(r->res.to)),
+               &err);
+    if (!r->malformed && r->res.verdict != FLEET_APPLIED)
+        ju_set(j, "ignored", ju_text(r->res.reason), &err);
+    if (!err)
+        err = ju_print_line(j, stdout);
+    json_decref(j);
+    return err;
 }
 
 static void print_text(const struct ctl_record *r, const char *ts, const char *text)
@@ -123,11 +137,14 @@ static int on_record(void *opaque, const struct ctl_record *r, const fleet_state
         describe(&r->ev, text, sizeof(text));
     a->shown++;
     a->flagged += r->flag[0] != 0;
-    if (a->o->json)
-        print_json(r, ts, text);
-    else
+    if (!a->o->json) {
         print_text(r, ts, text);
-    return 0;
+        return 0;
+    }
+    a->write_err = print_json(r, ts, text);
+    if (a->write_err)
+        fprintf(stderr, "kfleetctl: audit --json: %s\n", kf_strerror(a->write_err));
+    return a->write_err;
 }
 
 int ctl_cmd_audit(const struct ctl_opts *o)
@@ -140,7 +157,7 @@ int ctl_cmd_audit(const struct ctl_opts *o)
     int e = fs ? ctl_replay(o, kr, fs, on_record, &a) : -1;
     fleet_state_free(fs);
     crypto_keyring_free(kr);
-    if (e)
+    if (e || a.write_err)
         return 1;
     if (!o->json)
         printf("%" PRIu64 " events shown, %" PRIu64 " flagged%s\n", a.shown, a.flagged,

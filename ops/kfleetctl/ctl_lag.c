@@ -9,6 +9,7 @@
 
 #include "common/kf_err.h"
 #include "common/kio_admin.h"
+#include "schema/json_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,38 +54,43 @@ static void print_table(const struct ctl_opts *o, const struct kio_group *g,
            g ? g->member_count : 0, total);
 }
 
-static void print_json(const struct ctl_opts *o, const struct kio_group *g,
-                       const struct kio_partition_lag *p, size_t n)
+static int print_json(const struct ctl_opts *o, const struct kio_group *g,
+                      const struct kio_partition_lag *p, size_t n)
 {
-    printf("{\"group\":");
-    ctl_json_str(stdout, o->group);
-    printf(",\"topic\":");
-    ctl_json_str(stdout, o->t_requests);
-    printf(",\"state\":");
-    ctl_json_str(stdout, g ? g->state : "");
-    printf(",\"partitions\":[");
-    for (size_t i = 0; i < n; i++) {
+    int err = 0;
+    json_t *j = json_object(), *parts = json_array();
+    if (!j || !parts) {
+        json_decref(j);
+        json_decref(parts);
+        return -ENOMEM;
+    }
+    ju_set(j, "group", ju_text(o->group), &err);
+    ju_set(j, "topic", ju_text(o->t_requests), &err);
+    ju_set(j, "state", ju_text(g ? g->state : ""), &err);
+    ju_set(j, "partitions", parts, &err);
+    for (size_t i = 0; i < n && !err; i++) {
         const struct kio_group_member *m = owner(g, o->t_requests, p[i].partition);
         bool has = p[i].committed != KIO_OFFSET_INVALID;
-        printf("%s{\"partition\":%d,\"committed\":", i ? "," : "", p[i].partition);
-        if (has)
-            printf("%" PRId64 ",\"lag\":%" PRId64, p[i].committed, p[i].lag);
-        else
-            printf("null,\"lag\":null");
-        printf(",\"log_start\":%" PRId64 ",\"log_end\":%" PRId64 ",\"member\":", p[i].low,
-               p[i].high);
-        if (m) {
-            ctl_json_str(stdout, m->member_id);
-            printf(",\"client_id\":");
-            ctl_json_str(stdout, or_dash(m->client_id));
-            printf(",\"host\":");
-            ctl_json_str(stdout, or_dash(m->host));
-        } else {
-            printf("null");
+        json_t *pj = json_object();
+        if (!pj || json_array_append_new(parts, pj)) {
+            err = -ENOMEM;
+            break;
         }
-        printf("}");
+        ju_set(pj, "partition", json_integer(p[i].partition), &err);
+        ju_set(pj, "committed", has ? json_integer(p[i].committed) : json_null(), &err);
+        ju_set(pj, "lag", has ? json_integer(p[i].lag) : json_null(), &err);
+        ju_set(pj, "log_start", json_integer(p[i].low), &err);
+        ju_set(pj, "log_end", json_integer(p[i].high), &err);
+        ju_set(pj, "member", m ? ju_text(m->member_id) : json_null(), &err);
+        if (m) {
+            ju_set(pj, "client_id", ju_text(or_dash(m->client_id)), &err);
+            ju_set(pj, "host", ju_text(or_dash(m->host)), &err);
+        }
     }
-    printf("]}\n");
+    if (!err)
+        err = ju_print_line(j, stdout);
+    json_decref(j);
+    return err;
 }
 
 static int lag_once(const struct ctl_opts *o, void *admin)
@@ -105,13 +111,16 @@ static int lag_once(const struct ctl_opts *o, void *admin)
     e = kio_admin_group_describe(ka, o->group, &g, o->timeout_ms, err, sizeof(err));
     if (e) /* the offsets stand without the members */
         fprintf(stderr, "kfleetctl: members of %s: %s\n", o->group, err[0] ? err : kf_strerror(e));
-    if (o->json)
-        print_json(o, g, p, n);
-    else
+    int rc = 0;
+    if (o->json && (e = print_json(o, g, p, n))) {
+        fprintf(stderr, "kfleetctl: lag --json: %s\n", kf_strerror(e));
+        rc = 1;
+    } else if (!o->json) {
         print_table(o, g, p, n);
+    }
     kio_group_free(g);
     free(p);
-    return 0;
+    return rc;
 }
 
 int ctl_cmd_lag(const struct ctl_opts *o)

@@ -203,20 +203,6 @@ bool ctl_bound_within(const struct ctl_opts *o, int64_t offset, int64_t ts_ms)
     return true;
 }
 
-void ctl_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p > 0x7e)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
 static volatile sig_atomic_t stop_watch;
 
 static void on_stop(int sig)

@@ -7,6 +7,7 @@
 #include "common/kf_buf.h"
 #include "common/kf_err.h"
 #include "common/kio_admin.h"
+#include "schema/json_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -83,27 +84,40 @@ static void print_workers(const struct ctl_opts *o, const fleet_state *fs,
                g->assignor[0] ? g->assignor : "no assignor");
 }
 
-static void print_json(const fleet_state *fs, const struct kio_group *g)
+/* The reducer's canonical dump, parsed back so that the one writer
+ * (ju_print_line) prints the whole line. */
+static int print_json(const fleet_state *fs, const struct kio_group *g)
 {
     kf_buf d;
     kf_buf_init(&d);
-    fleet_state_dump(fs, &d);
-    printf("{\"fleet\":%.*s,\"group\":", (int)d.len, (const char *)d.ptr);
+    int err = fleet_state_dump(fs, &d);
+    json_t *fleet = NULL;
+    if (!err)
+        fleet = json_loadb((const char *)d.ptr, d.len, 0, NULL);
     kf_buf_fini(&d);
-    if (!g) {
-        printf("null}\n");
-        return;
+    json_t *j = json_object(), *group = g ? json_object() : json_null();
+    if (err || !fleet || !j || !group) {
+        json_decref(fleet);
+        json_decref(j);
+        json_decref(group);
+        return err ? err : -ENOMEM;
     }
-    printf("{\"id\":");
-    ctl_json_str(stdout, g->group_id);
-    printf(",\"state\":");
-    ctl_json_str(stdout, g->state);
-    printf(",\"members\":[");
-    for (size_t i = 0; i < g->member_count; i++) {
-        printf("%s", i ? "," : "");
-        ctl_json_str(stdout, g->members[i].client_id ? g->members[i].client_id : "");
+    ju_set(j, "fleet", fleet, &err);
+    ju_set(j, "group", group, &err);
+    if (g) {
+        json_t *members = json_array();
+        ju_set(group, "id", ju_text(g->group_id), &err);
+        ju_set(group, "state", ju_text(g->state), &err);
+        ju_set(group, "members", members, &err);
+        for (size_t i = 0; members && i < g->member_count; i++)
+            if (json_array_append_new(
+                    members, ju_text(g->members[i].client_id ? g->members[i].client_id : "")))
+                err = -ENOMEM;
     }
-    printf("]}}\n");
+    if (!err)
+        err = ju_print_line(j, stdout);
+    json_decref(j);
+    return err;
 }
 
 static int status_once(const struct ctl_opts *o, void *keyring)
@@ -123,15 +137,17 @@ static int status_once(const struct ctl_opts *o, void *keyring)
     kio_admin_free(ka);
     if (e) /* the log view stands without it; membership shows as "?" */
         fprintf(stderr, "kfleetctl: group %s: %s\n", o->group, err[0] ? err : kf_strerror(e));
-    if (o->json) {
-        print_json(fs, g);
-    } else {
+    int rc = 0;
+    if (o->json && (e = print_json(fs, g))) {
+        fprintf(stderr, "kfleetctl: status --json: %s\n", kf_strerror(e));
+        rc = 1;
+    } else if (!o->json) {
         print_models(o, fs);
         print_workers(o, fs, g);
     }
     kio_group_free(g);
     fleet_state_free(fs);
-    return 0;
+    return rc;
 }
 
 int ctl_cmd_status(const struct ctl_opts *o)

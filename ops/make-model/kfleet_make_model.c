@@ -10,6 +10,7 @@
  */
 #include "common/kf_buf.h"
 #include "kernels/kern_dtype.h"
+#include "schema/json_impl.h"
 #include "schema/model_map.h"
 #include "schema/safet.h"
 
@@ -102,13 +103,20 @@ int main(int argc, char **argv)
             return 2;
         }
 
+    int err = 0;
     struct safet_input t[2 * MAX_LAYERS];
     uint64_t shapes[2 * MAX_LAYERS][2];
     char names[2 * MAX_LAYERS][32];
     void *bufs[2 * MAX_LAYERS] = {0};
-    kf_buf arch;
-    kf_buf_init(&arch);
-    kf_buf_appendf(&arch, "{\"kind\":\"mlp\",\"input_width\":%ld,\"layers\":[", input);
+    /* The architecture goes through jansson like every other JSON kfleet
+     * writes: --act is the user's text and must not be able to break it. */
+    json_t *layers = json_array();
+    json_t *arch_j =
+        json_pack("{sssIso}", "kind", "mlp", "input_width", (json_int_t)input, "layers", layers);
+    if (!arch_j) {
+        fprintf(stderr, "kfleet-make-model: out of memory\n");
+        return 1;
+    }
     long in = input;
     size_t nt = 0;
     unsigned long long state = seed_state(seed);
@@ -134,17 +142,26 @@ int main(int argc, char **argv)
             t[nt] = (struct safet_input){names[nt], dt, b ? 1u : 2u, shapes[nt], raw};
             bufs[nt++] = raw;
         }
-        kf_buf_appendf(&arch,
-                       "%s{\"weight\":\"%d.weight\",\"bias\":\"%d.bias\",\"activation\":\"%s\"}",
-                       l ? "," : "", 2 * l, 2 * l, l + 1 < n_layers ? act : "none");
+        if (json_array_append_new(layers, json_pack("{ssssss}", "weight", names[nt - 2], "bias",
+                                                    names[nt - 1], "activation",
+                                                    l + 1 < n_layers ? act : "none"))) {
+            fprintf(stderr, "kfleet-make-model: --act must be UTF-8 text\n");
+            return 2;
+        }
         in = out;
     }
-    kf_buf_appendf(&arch, "],\"output\":\"%s\"}", softmax ? "softmax" : "none");
-    kf_buf_append(&arch, "", 1);
+    kf_buf arch;
+    kf_buf_init(&arch);
+    ju_set(arch_j, "output", json_string(softmax ? "softmax" : "none"), &err);
+    if (err || ju_dump(arch_j, &arch) || kf_buf_append(&arch, "", 1)) {
+        fprintf(stderr, "kfleet-make-model: out of memory\n");
+        return 1;
+    }
+    json_decref(arch_j);
     struct safet_meta meta = {.key = SAFET_META_ARCH, .value = (char *)arch.ptr};
     kf_buf file;
     kf_buf_init(&file);
-    int err = safet_write(&file, t, nt, &meta, 1);
+    err = safet_write(&file, t, nt, &meta, 1);
     for (size_t i = 0; i < nt; i++)
         free(bufs[i]);
     FILE *f = err ? NULL : fopen(out_path, "wb");

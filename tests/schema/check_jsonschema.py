@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The golden vectors validate against the JSON Schemas in schema/, and a few
-broken documents do not. Exit 77 (skip) where python3-jsonschema is missing.
+broken documents do not; every name, id and reason in the schemas has the
+limit of schema/names.h, and a name at the limit passes while one byte more
+does not. Exit 77 (skip) where python3-jsonschema is missing.
 Usage: check_jsonschema.py SCHEMA_DIR"""
 import json
 import os
@@ -73,4 +75,55 @@ check(bad, "manifest.schema.json", ok=False, what="manifest with activation swis
 bad = load(v, "control", "model.published.json")
 bad["strategy"]["max_unavailable"] = 0
 check(bad, "ctl.model.published.schema.json", ok=False, what="max_unavailable 0")
-print("%d control events, manifest, manifest.sig, architecture: valid; broken documents refused" % n)
+
+# One set of limits: schema/names.h is the source, the schemas follow it.
+import re
+with open(os.path.join(d, "names.h"), encoding="utf-8") as f:
+    limits = dict(re.findall(r"#define (SCHEMA_[A-Z_]+_MAX) (\d+)", f.read()))
+want = {"model": int(limits["SCHEMA_NAME_MAX"]), "version": int(limits["SCHEMA_NAME_MAX"]),
+        "worker": int(limits["SCHEMA_ID_MAX"]), "claim_id": int(limits["SCHEMA_ID_MAX"]),
+        "event_id": int(limits["SCHEMA_ID_MAX"])}
+seen = 0
+
+
+def walk(node, where):
+    global seen
+    if isinstance(node, dict):
+        for key, sub in node.get("properties", {}).items():
+            if key in want and isinstance(sub, dict) and "pattern" in sub:
+                m = re.search(r"\{1,(\d+)\}\$$", sub["pattern"])
+                if not m or int(m.group(1)) != want[key]:
+                    sys.exit("%s: %s.%s has pattern %s, names.h says 1..%d" %
+                             (where, key, "pattern", sub["pattern"], want[key]))
+                seen += 1
+            if key == "reason" and isinstance(sub, dict) and \
+                    sub.get("maxLength") != int(limits["SCHEMA_REASON_MAX"]):
+                sys.exit("%s: reason maxLength %s, names.h says %s" %
+                         (where, sub.get("maxLength"), limits["SCHEMA_REASON_MAX"]))
+        for sub in node.values():
+            walk(sub, where)
+    elif isinstance(node, list):
+        for sub in node:
+            walk(sub, where)
+
+
+for fn, s in schemas.items():
+    walk(s, fn)
+if seen < 30:
+    sys.exit("only %d name/id patterns found in the schemas" % seen)
+for key in ("model", "version", "worker", "claim_id"):
+    for extra, ok in ((0, True), (1, False)):
+        doc = load(v, "control", "rollout.claim.json")
+        doc[key] = "x" * (want[key] + extra)
+        check(doc, "ctl.rollout.claim.schema.json", ok=ok,
+              what="rollout.claim with a %s of %d bytes" % (key, want[key] + extra))
+for key in ("model", "version"):
+    for extra, ok in ((0, True), (1, False)):
+        doc = load(v, "manifest", "tiny.json")
+        doc[key] = "x" * (want[key] + extra)
+        check(doc, "manifest.schema.json", ok=ok,
+              what="manifest with a %s of %d bytes" % (key, want[key] + extra))
+print("%d control events, manifest, manifest.sig, architecture: valid; broken documents refused"
+      % n)
+print("%d name/id patterns agree with schema/names.h; names at the limit pass, one more fails"
+      % seen)

@@ -11,9 +11,15 @@
  *           partitions
  *   cli     usage errors exit 2 with a reason, an unreachable broker exits 1
  *           with a reason and does not hang, --watch redraws until SIGTERM
+ *   audit   `audit --json` of events whose free text holds UTF-8 ("é", "日本")
+ *           and control characters: every line parses with jansson, the
+ *           strings come back byte for byte, and UTF-8 is written as it is
+ *           (not escaped byte by byte, which corrupted it)
  * (audit, status and trace run after the fleet scenarios: tests/worker/kt_ctl.c.) */
 #include "common/kf_clock.h"
 #include "common/kio_consumer.h"
+#include "common/kio_producer.h"
+#include "schema/ctl_event.h"
 #include "tests/common/kio_test_util.h"
 #include "tests/lib/kf_test.h"
 #include "tests/lib/kt_proc.h"
@@ -277,6 +283,105 @@ static void scenario_cli(void)
     printf("watch        %d tables, exit 0 on SIGTERM\n", tables);
 }
 
+/* Text an operator or a worker may put in an event: accents, CJK, a quote,
+ * a backslash, a tab, a newline and the other C0 controls JSON must escape. */
+static const char AUDIT_REASON[] =
+    "rollback: caf\u00e9 \u65e5\u672c \"q\" \\ tab\tnl\n\x01\x1f end";
+static const char AUDIT_HOST[] = "h\u00f4te-\u65e5\u672c";
+
+static void produce_raw(kio_producer *kp, const char *topic, const void *value, size_t len)
+{
+    struct kio_out_msg m = {
+        .topic = topic, .partition = 0, .value = (void *)value, .value_len = len};
+    KT_ASSERT_INT_EQ(kio_producer_send(kp, &m, KIO_SEND_COPY | KIO_SEND_BLOCK), 0);
+}
+
+static void produce_event(kio_producer *kp, const char *topic, const struct ctl_event *ev)
+{
+    kf_buf b;
+    kf_buf_init(&b);
+    char err[256];
+    KT_ASSERT_MSG(!ctl_event_encode(ev, &b, err, sizeof(err)), "encode: %s", err);
+    produce_raw(kp, topic, b.ptr, b.len);
+    kf_buf_fini(&b);
+}
+
+/* The string member @p key of @p j, which must be present. */
+static const char *jstr(json_t *j, const char *key)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    KT_ASSERT_MSG(v, "audit --json: no string \"%s\"", key);
+    return v;
+}
+
+static void scenario_audit(void)
+{
+    char topic[128], err[512], path[300];
+    kt_unique_name(topic, sizeof(topic), "ctl-audit-utf8");
+    kt_topic_create(topic, 1, NULL);
+    struct kio_opts ko = kt_opts("kfleet-test-ctl-audit");
+    kio_producer *kp = kio_producer_new(&ko, NULL, err, sizeof(err));
+    KT_ASSERT_MSG(kp, "%s", err);
+
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_WORKER_JOINED);
+    strcpy(ev.event_id, "evt-utf8-1");
+    strcpy(ev.worker, "w-utf8");
+    strcpy(ev.host, AUDIT_HOST);
+    strcpy(ev.backend, "ref");
+    strcpy(ev.device, "cpu \u00e9");
+    produce_event(kp, topic, &ev);
+    ctl_event_init(&ev, CTL_WORKER_LEFT);
+    strcpy(ev.event_id, "evt-utf8-2");
+    strcpy(ev.worker, "w-utf8");
+    strcpy(ev.reason, AUDIT_REASON);
+    produce_event(kp, topic, &ev);
+    /* Not UTF-8 at all: undecodable, and its line must still be JSON. */
+    static const char bad[] = "{\"v\":1,\"type\":\"worker.left\",\"reason\":\"\xff\xfe\"}";
+    produce_raw(kp, topic, bad, sizeof(bad) - 1);
+    KT_ASSERT_INT_EQ(kio_producer_flush(kp, 30000), 0);
+    kio_producer_free(kp);
+
+    int rc = ctl("audit.jsonl", (char *[]){"--control-topic", topic, "audit", "--json", NULL}, path,
+                 sizeof(path));
+    char *text = kt_slurp(path);
+    /* 3: the undecodable event is flagged */
+    KT_ASSERT_MSG(rc == 3, "audit --json exited %d:\n%s", rc, text);
+    KT_ASSERT_MSG(strstr(text, "\u65e5\u672c") && strstr(text, "caf\u00e9"),
+                  "UTF-8 is not written as it is:\n%s", text);
+    char want_joined[256];
+    snprintf(want_joined, sizeof(want_joined), "w-utf8 joined (ref on cpu \u00e9, %s)", AUDIT_HOST);
+    int lines = 0;
+    bool joined = false, left = false, malformed = false;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t jerr;
+        json_t *j = json_loads(line, 0, &jerr);
+        KT_ASSERT_MSG(j, "line %d is not JSON (%s): %s", lines + 1, jerr.text, line);
+        const char *type = jstr(j, "type");
+        if (!strcmp(type, "worker.joined")) {
+            KT_ASSERT_STR_EQ(jstr(j, "text"), want_joined);
+            joined = true;
+        } else if (!strcmp(type, "worker.left")) {
+            KT_ASSERT_STR_EQ(jstr(j, "reason"), AUDIT_REASON);
+            char want[700];
+            snprintf(want, sizeof(want), "w-utf8 left (%s)", AUDIT_REASON);
+            KT_ASSERT_STR_EQ(jstr(j, "text"), want);
+            left = true;
+        } else if (!strcmp(type, "malformed")) {
+            KT_ASSERT_STR_EQ(jstr(j, "flag"), "MALFORMED");
+            malformed = true;
+        }
+        json_decref(j);
+        lines++;
+    }
+    KT_ASSERT_MSG(lines == 3 && joined && left && malformed,
+                  "audit --json: %d lines (joined %d, left %d, malformed %d)", lines, joined, left,
+                  malformed);
+    printf("audit --json: 3 lines, UTF-8 and control characters round-trip exactly\n");
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -290,6 +395,8 @@ int main(int argc, char **argv)
         scenario_topics();
     else if (!strcmp(argv[2], "cli"))
         scenario_cli();
+    else if (!strcmp(argv[2], "audit"))
+        scenario_audit();
     else
         return KF_TEST_HARD_ERROR;
     char cmd[400];
