@@ -218,7 +218,7 @@ static void model_step(agent *a, struct served_model *sm)
     if (mr->retry_at_us && kf_clock_mono_us() < mr->retry_at_us)
         return; /* a fetch failed for want of the store: wait out the back-off */
     mr->retry_at_us = 0;
-    char active[64], standby[64];
+    char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
     slot_versions(sm->slot, active, standby);
     struct fleet_plan plan;
     if (fleet_plan_worker(control_fleet(a->d.control), a->d.cfg->id, sm->name,
@@ -340,7 +340,7 @@ void agent_load_initial(agent *a, const atomic_bool *stop)
     n = model_set_count(a->d.models);
     for (size_t i = 0; i < n; i++) {
         struct served_model *sm = model_set_at(a->d.models, i);
-        char active[64], standby[64];
+        char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
         slot_versions(sm->slot, active, standby);
         if (!active[0] && load_cached(a, sm, NULL))
             KF_LOG_W("agent", "%s: nothing to serve yet", sm->name);

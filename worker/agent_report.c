@@ -75,7 +75,7 @@ void agent_emit_done(agent *a, struct served_model *sm, const char *version, con
 void agent_version_info(agent *a, struct served_model *sm)
 {
     struct model_rollout *mr = agent_rollout(a, sm);
-    char active[64], standby[64];
+    char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
     slot_versions(sm->slot, active, standby);
     if (mr->m_version_info)
         metric_set(mr->m_version_info, 0);

@@ -91,7 +91,7 @@ bool model_set_can_serve(model_set *ms)
 {
     size_t n = model_set_count(ms);
     for (size_t i = 0; i < n; i++) {
-        char active[64], standby[64];
+        char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
         slot_versions(ms->models[i]->slot, active, standby);
         if (!active[0])
             return false;

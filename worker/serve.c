@@ -17,6 +17,7 @@
 #include "common/kf_err.h"
 #include "common/kf_log.h"
 #include "kernels/kern_dtype.h"
+#include "schema/model_map.h"
 #include "schema/req.h"
 #include "schema/resp.h"
 #include "worker/lag_gauges.h"
@@ -431,16 +432,6 @@ static int run_batch(void *ctx, struct slot_version *v, const float *in, size_t 
     return 0;
 }
 
-static int to_kern_dtype(enum schema_dtype dt, enum kern_dtype *out)
-{
-    switch (dt) {
-    case SCHEMA_DTYPE_F32: *out = KERN_DTYPE_F32; return 0;
-    case SCHEMA_DTYPE_F16: *out = KERN_DTYPE_F16; return 0;
-    case SCHEMA_DTYPE_BF16: *out = KERN_DTYPE_BF16; return 0;
-    }
-    return -EINVAL;
-}
-
 static void dispatch(struct serve *s, kio_msg *msg)
 {
     struct serve_rec *r = calloc(1, sizeof(*r));
@@ -513,7 +504,7 @@ static void dispatch(struct serve *s, kio_msg *msg)
         r->input_f32 = malloc(n * sizeof(float));
         r->bytes += (int64_t)(n * sizeof(float));
         s->inflight_bytes += (int64_t)(n * sizeof(float));
-        if (to_kern_dtype(in->dtype, &kdt) || !r->input_f32 ||
+        if (model_map_dtype(in->dtype, &kdt) || !r->input_f32 ||
             kern_to_f32(kdt, in->data.ptr, r->input_f32, n)) {
             reject(s, r, "internal", "cannot convert inputs to f32");
             return;

@@ -9,7 +9,7 @@
 
 struct model_slot {
     pthread_mutex_t lock;
-    char model[128];
+    char model[SCHEMA_NAME_CAP];
     struct slot_version *active, *standby;
     size_t retiring_bytes; /* dropped but still referenced by in-flight batches */
 };
@@ -154,11 +154,11 @@ void slot_drop_active(model_slot *s)
     destroy(d);
 }
 
-void slot_versions(model_slot *s, char active[64], char standby[64])
+void slot_versions(model_slot *s, char active[SCHEMA_NAME_CAP], char standby[SCHEMA_NAME_CAP])
 {
     pthread_mutex_lock(&s->lock);
-    snprintf(active, 64, "%s", s->active ? s->active->version : "");
-    snprintf(standby, 64, "%s", s->standby ? s->standby->version : "");
+    snprintf(active, SCHEMA_NAME_CAP, "%s", s->active ? s->active->version : "");
+    snprintf(standby, SCHEMA_NAME_CAP, "%s", s->standby ? s->standby->version : "");
     pthread_mutex_unlock(&s->lock);
 }
 

@@ -14,12 +14,14 @@
 #ifndef KF_SLOT_H
 #define KF_SLOT_H
 
+#include "schema/names.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 /** @brief One loaded version. Fields are set before it is first published and read-only after. */
 struct slot_version {
-    char version[64];
+    char version[SCHEMA_NAME_CAP];
     char manifest_sha256[65];
     uint64_t seq;
     size_t input_width, output_width;
@@ -69,7 +71,7 @@ void slot_unstage(model_slot *s);
 void slot_drop_active(model_slot *s);
 
 /** @brief Copy the active (and standby) version names, "" if none. */
-void slot_versions(model_slot *s, char active[64], char standby[64]);
+void slot_versions(model_slot *s, char active[SCHEMA_NAME_CAP], char standby[SCHEMA_NAME_CAP]);
 /** @brief Bytes held by resident versions (active + standby + retiring). */
 size_t slot_resident_bytes(model_slot *s);
 

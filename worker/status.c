@@ -4,6 +4,7 @@
 
 #include "common/kf_buf.h"
 #include "common/kf_err.h"
+#include "schema/json_impl.h"
 #include "worker/http.h"
 
 #include <errno.h>
@@ -31,16 +32,19 @@ static bool ready(status *st)
 
 static json_t *model_json(status *st, struct served_model *sm)
 {
-    char active[64], standby[64];
+    char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
     slot_versions(sm->slot, active, standby);
     struct fleet_model_info mi;
     bool known = !fleet_model_get(control_fleet(st->d.control), sm->name, &mi);
     struct agent_model_status as;
     agent_model_status(st->d.agent, sm, &as);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "model", sm->name, "active",
-                     active, "standby", standby, "preparing", as.preparing, "target",
-                     known ? mi.target : "", "phase", known ? fleet_phase2str(mi.phase) : "unknown",
-                     "claim", as.claim_id, "resident_bytes",
+    /* ju_text: names are validated, but a string that is not UTF-8 must
+     * not leave /status stale (json_pack refuses it). */
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "model", ju_text(sm->name),
+                     "active", ju_text(active), "standby", ju_text(standby), "preparing",
+                     ju_text(as.preparing), "target", ju_text(known ? mi.target : ""), "phase",
+                     ju_text(known ? fleet_phase2str(mi.phase) : "unknown"), "claim",
+                     ju_text(as.claim_id), "resident_bytes",
                      (json_int_t)slot_resident_bytes(sm->slot));
 }
 
@@ -92,7 +96,7 @@ static void gauges(status *st)
 void status_refresh(status *st)
 {
     json_t *doc = status_json(st);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc ? json_dumps(doc, JU_OUT_FLAGS) : NULL;
     json_decref(doc);
     if (text) {
         pthread_mutex_lock(&st->lock);

@@ -268,7 +268,7 @@ static void announce(struct worker *w, enum ctl_type type, const char *reason)
         size_t n = model_set_count(w->models);
         for (size_t i = 0; i < n && ev.n_models < CTL_MAX_MODELS; i++) {
             struct served_model *sm = model_set_at(w->models, i);
-            char active[64], standby[64];
+            char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
             slot_versions(sm->slot, active, standby);
             struct ctl_model_version *mv = &ev.models[ev.n_models++];
             snprintf(mv->model, sizeof(mv->model), "%s", sm->name);

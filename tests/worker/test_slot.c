@@ -64,7 +64,7 @@ static void test_swap_under_readers(void)
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
     int live = 0;
-    char a[64], b[64];
+    char a[SCHEMA_NAME_CAP], b[SCHEMA_NAME_CAP];
     slot_versions(shared, a, b);
     live = (a[0] != 0) + (b[0] != 0);
     KT_ASSERT_INT_EQ(slot_resident_bytes(shared), 100 * live);
