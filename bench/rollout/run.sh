@@ -81,6 +81,14 @@ wait $cpid || true
 during=$(cat "$tmp/during")
 sleep 6 # one more lag refresh after the load
 lag_max=$(cat "$tmp/lag" 2>/dev/null || echo 0)
+# the longest the main loop of any worker went without polling its request
+# consumer (docs/worker.md "Main loop"), over the whole run, swaps included
+poll_gap=0
+for i in 0 1 2; do
+    g=$(curl -sf "http://127.0.0.1:$((19050 + i))/metrics" |
+        awk '/^kfleet_request_poll_gap_max_seconds / { printf "%.1f", $2 * 1000 }')
+    poll_gap=$(awk -v a="$poll_gap" -v b="${g:-0}" 'BEGIN { print (b > a ? b : a) }')
+done
 
 # the rollout, from the control log: publish -> last rollout.done, and each swap's stages
 "$build/ops/kfleetctl" --control-topic "ro.ctl.$sfx" audit --json >"$tmp/audit.json"
@@ -108,6 +116,7 @@ echo "| duplicates | $(num "$during" duplicates) |"
 echo "| p99 before / during (ms) | $(p99 "$before") / $(p99 "$during") |"
 echo "| p99 during / before | $(awk -v a="$(p99 "$during")" -v b="$(p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| largest consumer lag seen (requests, summed over partitions) | $lag_max |"
+echo "| longest gap between two polls of the request consumer, any worker (ms) | $poll_gap |"
 echo "| workers swapped | $swaps |"
 echo "| rollout time, publish -> last done (ms) | $total |"
 echo "| one worker's swap (fetch + load + flip + unowned, mean ms) | $one |"
