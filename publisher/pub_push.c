@@ -7,6 +7,9 @@
 #include "common/kf_log.h"
 #include "publisher/pub_control.h"
 #include "publisher/pub_golden.h"
+#if KFLEET_TEST_HOOKS
+#include "publisher/pub_test_hooks.h"
+#endif
 
 #include <errno.h>
 #include <inttypes.h>
@@ -131,11 +134,22 @@ static int log_seq(pub_log *lg, const struct pub_push_opts *o, uint64_t *seq, ch
     return 0;
 }
 
+static const struct pub_push_faults no_faults;
+
+/* The faults a test asked for; none at all outside a test build. */
+static const struct pub_push_faults *push_faults(const struct pub_push_opts *o)
+{
+#if KFLEET_TEST_HOOKS
+    if (o->faults)
+        return o->faults;
+#endif
+    return &no_faults;
+}
+
 int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_result *res,
              char *errstr, size_t errstr_size)
 {
-    static const struct pub_push_faults no_faults;
-    const struct pub_push_faults *f = o->faults ? o->faults : &no_faults;
+    const struct pub_push_faults *f = push_faults(o);
     memset(res, 0, sizeof(*res));
     res->offset = -1;
     res->verdict = FLEET_IGNORED;
@@ -266,11 +280,9 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
 
     /* 4. chunks */
     t = kf_clock_mono_us();
-    const char *die = getenv("KFLEET_TEST_DIE_AFTER_CHUNKS");
     struct pub_upload_opts uo = {
         .parallel = (unsigned)kf_conf_int(pc->conf, "upload.parallel"),
         .deadline_ms = (int)kf_conf_int(pc->conf, "upload.deadline_ms"),
-        .die_after = die && *die ? atol(die) : -1,
         .prog = &prog,
     };
     pub_progress_start(&prog, pc->progress, "upload", pm.blob_size);
@@ -280,23 +292,12 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
         kf_errf(errstr, errstr_size, "uploading chunks to %s: %s", res->store, msg);
         goto out;
     }
-    if (f->tamper_chunk && f->tamper_index < n_chunks) {
-        const struct pub_chunk *tc = &chunks[f->tamper_index];
-        uint8_t *copy = malloc(tc->size);
-        char key[PUB_CHUNK_KEY_LEN];
-        pub_chunk_key(tc->sha256, key);
-        if (copy) {
-            memcpy(copy, pm.blob + tc->offset, tc->size);
-            copy[tc->size / 2] ^= 0x5a;
-            err = objstore_put(pc->os, key, copy, tc->size, msg, sizeof(msg));
-            free(copy);
-        }
-        if (!copy || err) {
-            err = err ? err : -ENOMEM;
-            kf_errf(errstr, errstr_size, "tampering with %s: %s", key, msg);
-            goto out;
-        }
-    }
+#if KFLEET_TEST_HOOKS
+    if (f->tamper_chunk && f->tamper_index < n_chunks &&
+        (err = pub_test_hook_tamper_chunk(pc->os, &chunks[f->tamper_index], pm.blob, errstr,
+                                          errstr_size)))
+        goto out;
+#endif
     res->us.upload = since(t);
     if (pub_stopped(pc)) {
         err = -ECANCELED;
@@ -372,7 +373,7 @@ write_manifest:
     snprintf(res->verdict_reason, sizeof(res->verdict_reason), "%s",
              r ? r->res.reason : "the event did not decode");
     res->us.announce = since(t);
-    if (res->verdict != FLEET_APPLIED && !o->faults) {
+    if (res->verdict != FLEET_APPLIED && f == &no_faults) {
         kf_errf(errstr, errstr_size,
                 "model.published for %s/%s landed at offset %" PRId64
                 " but the fleet does not accept it: %s",

@@ -93,7 +93,7 @@ static void test_upload_dedup(void)
     size_t nc;
     KT_ASSERT_INT_EQ(pub_chunk_hash(blob, n, 4096, 2, NULL, &c, &nc), 0);
     KT_ASSERT_INT_EQ(nc, 64);
-    struct pub_upload_opts uo = {.parallel = 4, .deadline_ms = 30000, .die_after = -1};
+    struct pub_upload_opts uo = {.parallel = 4, .deadline_ms = 30000};
     struct pub_upload_stats st;
     uint64_t p0 = puts_of(os);
     KT_ASSERT_INT_EQ(pub_chunk_upload(os, c, nc, blob, &uo, &st, err, sizeof(err)), 0);
