@@ -109,7 +109,7 @@ static int check_opts(struct pub_ctx *pc, const struct pub_push_opts *o, char *e
     if (pc->trusted && !crypto_keyring_find(pc->trusted, pc->key.key_id, strlen(pc->key.key_id))) {
         kf_errf(errstr, errstr_size,
                 "key %s is not in trusted_keys %s: workers would refuse this version",
-                pc->key.key_id, kf_conf_str(pc->conf, "trusted_keys"));
+                pc->key.key_id, pc->cfg.trusted_keys);
         return -EKEYREJECTED;
     }
     return 0;
@@ -168,12 +168,11 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     int err = check_opts(pc, o, errstr, errstr_size);
     if (err)
         return err;
-    uint64_t chunk_size =
-        o->chunk_size ? o->chunk_size : (uint64_t)kf_conf_int(pc->conf, "chunk.size");
+    uint64_t chunk_size = o->chunk_size ? o->chunk_size : pc->cfg.chunk_size;
     snprintf(res->model, sizeof(res->model), "%s", o->model);
     snprintf(res->version, sizeof(res->version), "%s", o->version);
     snprintf(res->store, sizeof(res->store), "%s", pub_store_url(pc));
-    snprintf(res->topic, sizeof(res->topic), "%s", kf_conf_str(pc->conf, "topic.control"));
+    snprintf(res->topic, sizeof(res->topic), "%s", pc->cfg.topic_control);
     pub_version_key(res->manifest_key, sizeof(res->manifest_key), o->model, o->version,
                     "manifest.json");
     const struct crypto_ed25519_key *mkey = f->manifest_key ? f->manifest_key : &pc->key;
@@ -208,10 +207,10 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
 
     t = kf_clock_mono_us();
     struct pub_golden_opts go = {
-        .rows = (uint32_t)kf_conf_int(pc->conf, "golden.rows"),
-        .seed = (uint64_t)kf_conf_int(pc->conf, "golden.seed"),
-        .atol = kf_conf_double(pc->conf, "golden.atol"),
-        .rtol = kf_conf_double(pc->conf, "golden.rtol"),
+        .rows = pc->cfg.golden_rows,
+        .seed = pc->cfg.golden_seed,
+        .atol = pc->cfg.golden_atol,
+        .rtol = pc->cfg.golden_rtol,
         .skew = f->golden_skew,
     };
     if ((err = pub_golden_compute(m, pm.blob, pm.blob_size, &go, msg, sizeof(msg)))) {
@@ -228,9 +227,8 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     t = kf_clock_mono_us();
     struct pub_progress prog;
     pub_progress_start(&prog, pc->progress, "hash", pm.blob_size);
-    err =
-        pub_chunk_hash(pm.blob, pm.blob_size, chunk_size,
-                       (unsigned)kf_conf_int(pc->conf, "hash.threads"), &prog, &chunks, &n_chunks);
+    err = pub_chunk_hash(pm.blob, pm.blob_size, chunk_size, pc->cfg.hash_threads, &prog, &chunks,
+                         &n_chunks);
     pub_progress_end(&prog);
     if (!err)
         err = pub_manifest_add_chunks(m, chunks, n_chunks);
@@ -281,8 +279,8 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     /* 4. chunks */
     t = kf_clock_mono_us();
     struct pub_upload_opts uo = {
-        .parallel = (unsigned)kf_conf_int(pc->conf, "upload.parallel"),
-        .deadline_ms = (int)kf_conf_int(pc->conf, "upload.deadline_ms"),
+        .parallel = pc->cfg.upload_parallel,
+        .deadline_ms = pc->cfg.upload_deadline_ms,
         .prog = &prog,
     };
     pub_progress_start(&prog, pc->progress, "upload", pm.blob_size);

@@ -679,6 +679,7 @@ static void scenario_ops(void)
         fails++;
     KT_ASSERT_INT_EQ(fails, 2);
     KT_ASSERT(!kf_conf_set(T.conf, "trusted_keys", T.pub, e, sizeof(e)));
+    pub_ctx_conf_changed(&T.pc);
     KT_ASSERT(!pub_ctx_load_trusted(&T.pc, e, sizeof(e)));
     size_t n_bad = 0;
     FILE *devnull = fopen("/dev/null", "w");
@@ -719,6 +720,7 @@ static void scenario_faults(void)
 {
     char e[1024], okey[600], opub[600];
     KT_ASSERT(!kf_conf_set(T.conf, "trusted_keys", T.pub, e, sizeof(e)));
+    pub_ctx_conf_changed(&T.pc);
     KT_ASSERT(!pub_ctx_load_trusted(&T.pc, e, sizeof(e)));
     kt_pub_keygen(&T, "other", okey, opub, sizeof(okey));
     struct crypto_ed25519_key other;
