@@ -355,14 +355,33 @@ int kf_conf_load_env(kf_conf *conf, const char *prefix, char *errstr, size_t err
     return 0;
 }
 
+/* A getter asked for a name not in the table, or with the wrong type, is a
+ * bug in the caller. An assert would vanish in a release build (NDEBUG) and
+ * leave it reading values[-1] or the wrong union member: abort in every build,
+ * naming the property, so that the bug shows at the first call. */
+static _Noreturn void getter_misuse(const char *name, const char *what)
+{
+    fprintf(stderr, "kf_conf: property \"%s\" %s (a bug in the caller)\n", name ? name : "(null)",
+            what);
+    fflush(stderr);
+    abort();
+}
+
+static int prop_index_or_abort(const kf_conf *conf, const char *name)
+{
+    int i = name ? prop_index(conf, name) : -1;
+    if (i < 0)
+        getter_misuse(name, "is not in the table");
+    return i;
+}
+
 static const struct kf_conf_value *value_get(const kf_conf *conf, const char *name,
                                              enum kf_prop_type type)
 {
-    int i = prop_index(conf, name);
-    assert(i >= 0 && "property not in the table");
-    assert(conf->props[i].type == type ||
-           (type == KF_PROP_STR && conf->props[i].type == KF_PROP_ENUM));
-    (void)type;
+    int i = prop_index_or_abort(conf, name);
+    if (conf->props[i].type != type &&
+        !(type == KF_PROP_STR && conf->props[i].type == KF_PROP_ENUM))
+        getter_misuse(name, "is read with a getter of another type");
     return &conf->values[i];
 }
 
@@ -388,9 +407,7 @@ bool kf_conf_bool(const kf_conf *conf, const char *name)
 
 bool kf_conf_is_set(const kf_conf *conf, const char *name)
 {
-    int i = prop_index(conf, name);
-    assert(i >= 0);
-    return conf->values[i].explicit_set;
+    return conf->values[prop_index_or_abort(conf, name)].explicit_set;
 }
 
 size_t kf_conf_kafka_count(const kf_conf *conf)

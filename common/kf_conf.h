@@ -68,7 +68,9 @@ int kf_conf_load_file(kf_conf *conf, const char *path, char *errstr, size_t errs
 /** @brief Set every table property whose variable PREFIX+NAME exists. Errors as kf_conf_set. */
 int kf_conf_load_env(kf_conf *conf, const char *prefix, char *errstr, size_t errstr_size);
 
-/* Getters. @p name must be in the table (asserted: a wrong name is a bug). */
+/* Getters. @p name must be in the table and of the getter's type (ENUM reads
+ * as str): anything else is a bug in the caller, and aborts with the name on
+ * stderr, in every build (never a read out of bounds). */
 const char *kf_conf_str(const kf_conf *conf, const char *name); /**< borrowed; NULL if unset */
 int64_t kf_conf_int(const kf_conf *conf, const char *name);
 double kf_conf_double(const kf_conf *conf, const char *name);

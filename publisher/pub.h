@@ -19,6 +19,7 @@
 #include "common/kf_conf.h"
 #include "common/kio.h"
 #include "common/objstore.h"
+#include "publisher/pub_conf.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -34,7 +35,10 @@ extern const size_t pub_props_count;
 
 /** @brief Everything one invocation needs. Embedded: pub_ctx_init / pub_ctx_fini. */
 struct pub_ctx {
-    kf_conf *conf;                 /**< borrowed: must outlive the context */
+    /** Borrowed, must outlive the context: its kafka.* entries go to librdkafka.
+     *  Settings are read from cfg, never from here by name. */
+    kf_conf *conf;
+    struct pub_config cfg;         /**< conf parsed (pub_ctx_init, pub_ctx_conf_changed) */
     objstore *os;                  /**< owned; opened on first use by pub_store() */
     struct crypto_ed25519_key key; /**< the signing key (private half) when have_key */
     bool have_key;
@@ -51,8 +55,10 @@ struct pub_ctx {
     char kafka_err[256];
 };
 
-/** @brief A context over @p conf (borrowed) writing to stdout; no I/O yet. */
+/** @brief A context over @p conf (borrowed; parsed into pc->cfg) writing to stdout; no I/O yet. */
 void pub_ctx_init(struct pub_ctx *pc, kf_conf *conf);
+/** @brief Parse pc->conf into pc->cfg again, after a change to it (tests). */
+void pub_ctx_conf_changed(struct pub_ctx *pc);
 /** @brief Release the store, the keyring and wipe the private key. */
 void pub_ctx_fini(struct pub_ctx *pc);
 

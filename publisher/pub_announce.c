@@ -52,8 +52,8 @@ int pub_announce(struct pub_ctx *pc, const struct crypto_ed25519_key *signer,
                  const struct ctl_event *ev, int64_t *offset, char *errstr, size_t errstr_size)
 {
     *offset = -1;
-    const char *topic = kf_conf_str(pc->conf, "topic.control");
-    int timeout_ms = (int)kf_conf_int(pc->conf, "control.timeout_ms");
+    const char *topic = pc->cfg.topic_control;
+    int timeout_ms = pc->cfg.control_timeout_ms;
     kf_buf value, sig;
     kf_buf_init(&value);
     kf_buf_init(&sig);
@@ -109,7 +109,7 @@ int pub_announce(struct pub_ctx *pc, const struct crypto_ed25519_key *signer,
         err = d.reported ? d.err : -ETIMEDOUT;
         char detail[300];
         kf_errf(errstr, errstr_size, "the %s event was not delivered to %s on %s: %s%s%s",
-                ctl_type2str(ev->type), topic, kf_conf_str(pc->conf, "brokers"),
+                ctl_type2str(ev->type), topic, pc->cfg.brokers,
                 d.errstr[0] ? d.errstr : kf_strerror(err),
                 pub_kafka_detail(pc, detail, sizeof(detail)),
                 d.possibly_persisted ? "; it may nevertheless have been written: check with "

@@ -43,11 +43,8 @@ int pub_chunk_hash(const uint8_t *blob, uint64_t blob_size, uint64_t chunk_size,
                    struct pub_progress *prog, struct pub_chunk **out, size_t *n_out);
 
 struct pub_upload_opts {
-    unsigned parallel; /**< HEADs and PUTs in flight (>= 1) */
-    int deadline_ms;   /**< for all PUTs together; each retries with back-off until then */
-    /** Tests only (KFLEET_TEST_DIE_AFTER_CHUNKS): when more chunks are missing
-     *  than this, upload this many, then SIGKILL this process. -1: off. */
-    long die_after;
+    unsigned parallel;         /**< HEADs and PUTs in flight (>= 1) */
+    int deadline_ms;           /**< for all PUTs together; each retries with back-off until then */
     struct pub_progress *prog; /**< optional: bytes uploaded */
 };
 
@@ -65,6 +62,9 @@ struct pub_upload_stats {
  *        request retries on its own until @p o->deadline_ms).
  * @param c, n   the chunks (borrowed); @p blob their bytes (borrowed)
  * @param st     out: what was uploaded and what was present
+ *
+ * In a test build, KFLEET_TEST_DIE_AFTER_CHUNKS=N kills the process after N
+ * PUTs (pub_test_hook_die_after_chunks()).
  * @returns 0; the store's errors (-ECONNREFUSED, -ETIMEDOUT, -EACCES, ...)
  *          with errstr naming the chunk; -ENOMEM
  */

@@ -7,16 +7,17 @@
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/s3io.h"
+#if KFLEET_TEST_HOOKS
+#include "publisher/pub_test_hooks.h"
+#endif
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_WORKERS 64
 
@@ -202,9 +203,12 @@ int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const ui
         qsort(missing, n_missing, sizeof(*missing), cmp_index);
 
     size_t n_put = n_missing;
-    bool die = o->die_after >= 0 && (size_t)o->die_after < n_missing;
+#if KFLEET_TEST_HOOKS
+    long die_after = pub_test_hook_die_after_chunks();
+    bool die = die_after >= 0 && (size_t)die_after < n_missing;
     if (die)
-        n_put = (size_t)o->die_after;
+        n_put = (size_t)die_after;
+#endif
     s3io *s3 = objstore_s3(os);
     if (s3 && n_put) {
         err = put_batch(s3, c, blob, missing, n_put, o, errstr, errstr_size);
@@ -222,14 +226,11 @@ int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const ui
         err = job_run(&put, o->parallel, errstr, errstr_size);
         pthread_mutex_destroy(&put.lock);
     }
-    if (!err && die) {
-        /* Tests: a push killed between chunk PUTs must leave nothing visible. */
-        fprintf(stderr, "KFLEET_TEST_DIE_AFTER_CHUNKS: %zu chunks uploaded; killing myself\n",
-                n_put);
-        fflush(stderr);
-        kill(getpid(), SIGKILL);
-        _exit(137);
-    }
+#if KFLEET_TEST_HOOKS
+    /* Tests: a push killed between chunk PUTs must leave nothing visible. */
+    if (!err && die)
+        pub_test_hook_die(n_put);
+#endif
     if (err)
         goto out;
     for (size_t k = 0; k < n_put; k++)

@@ -561,8 +561,9 @@ int main(int argc, char **argv)
         kf_conf_free(conf);
         return rc;
     }
-    enum kf_log_level lvl = KF_LOG_WARN;
-    kf_log_level_from_str(kf_conf_str(conf, "log_level"), &lvl);
+    struct pub_ctx pc;
+    pub_ctx_init(&pc, conf);
+    enum kf_log_level lvl = pc.cfg.log_level;
     lvl = c.quiet ? KF_LOG_ERR : lvl + c.verbose > KF_LOG_DEBUG ? KF_LOG_DEBUG : lvl + c.verbose;
     kf_log_set_level(lvl);
 
@@ -572,8 +573,6 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct pub_ctx pc;
-    pub_ctx_init(&pc, conf);
     pc.verbose = c.verbose;
     pc.progress = c.progress > 0 || (c.progress == 0 && !c.quiet && isatty(2));
     pc.stop = &stop_flag;

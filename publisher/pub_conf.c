@@ -48,11 +48,71 @@ const struct kf_prop pub_props[] = {
 
 const size_t pub_props_count = sizeof(pub_props) / sizeof(pub_props[0]);
 
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        abort(); /* bookkeeping-sized */
+    return d;
+}
+
+/* The only place that reads the table by name. kf_conf aborts on a name that
+ * is not in pub_props (test_pub_unit parses the defaults, so a typo here fails
+ * the unit suite), and has already range-checked each value, so the casts
+ * below cannot truncate. */
+void pub_config_parse(struct pub_config *cfg, const kf_conf *conf)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->brokers = dup_or_null(kf_conf_str(conf, "brokers"));
+    cfg->topic_control = dup_or_null(kf_conf_str(conf, "topic.control"));
+    cfg->control_timeout_ms = (int)kf_conf_int(conf, "control.timeout_ms");
+    const char *url = kf_conf_str(conf, "store.url");
+    cfg->store_url = url && *url ? dup_or_null(url) : NULL;
+    cfg->s3_bucket = dup_or_null(kf_conf_str(conf, "s3.bucket"));
+    cfg->s3_endpoint = dup_or_null(kf_conf_str(conf, "s3.endpoint"));
+    cfg->s3_access_key = dup_or_null(kf_conf_str(conf, "s3.access_key"));
+    cfg->s3_secret_key = dup_or_null(kf_conf_str(conf, "s3.secret_key"));
+    cfg->s3_https = kf_conf_bool(conf, "s3.https");
+    cfg->s3_region = dup_or_null(kf_conf_str(conf, "s3.region"));
+    cfg->s3_timeout_ms = (int)kf_conf_int(conf, "s3.timeout_ms");
+    cfg->chunk_size = (uint64_t)kf_conf_int(conf, "chunk.size");
+    cfg->upload_parallel = (unsigned)kf_conf_int(conf, "upload.parallel");
+    cfg->upload_deadline_ms = (int)kf_conf_int(conf, "upload.deadline_ms");
+    cfg->hash_threads = (unsigned)kf_conf_int(conf, "hash.threads");
+    cfg->golden_rows = (uint32_t)kf_conf_int(conf, "golden.rows");
+    cfg->golden_seed = (uint64_t)kf_conf_int(conf, "golden.seed");
+    cfg->golden_atol = kf_conf_double(conf, "golden.atol");
+    cfg->golden_rtol = kf_conf_double(conf, "golden.rtol");
+    const char *tk = kf_conf_str(conf, "trusted_keys");
+    cfg->trusted_keys = tk && *tk ? dup_or_null(tk) : NULL;
+    cfg->log_level = KF_LOG_WARN;
+    kf_log_level_from_str(kf_conf_str(conf, "log_level"), &cfg->log_level);
+}
+
+void pub_config_fini(struct pub_config *cfg)
+{
+    char *strs[] = {cfg->brokers,       cfg->topic_control, cfg->store_url,
+                    cfg->s3_bucket,     cfg->s3_endpoint,   cfg->s3_access_key,
+                    cfg->s3_secret_key, cfg->s3_region,     cfg->trusted_keys};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(strs[i]);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
 void pub_ctx_init(struct pub_ctx *pc, kf_conf *conf)
 {
     memset(pc, 0, sizeof(*pc));
     pc->conf = conf;
+    pub_config_parse(&pc->cfg, conf);
     pc->out = stdout;
+}
+
+void pub_ctx_conf_changed(struct pub_ctx *pc)
+{
+    pub_config_fini(&pc->cfg);
+    pub_config_parse(&pc->cfg, pc->conf);
 }
 
 void pub_ctx_fini(struct pub_ctx *pc)
@@ -68,6 +128,7 @@ void pub_ctx_fini(struct pub_ctx *pc)
     pc->trusted = NULL;
     pc->own = NULL;
     pc->have_key = false;
+    pub_config_fini(&pc->cfg);
 }
 
 int pub_ctx_load_key(struct pub_ctx *pc, const char *path, char *errstr, size_t errstr_size)
@@ -90,8 +151,8 @@ int pub_ctx_load_key(struct pub_ctx *pc, const char *path, char *errstr, size_t 
 
 int pub_ctx_load_trusted(struct pub_ctx *pc, char *errstr, size_t errstr_size)
 {
-    const char *path = kf_conf_str(pc->conf, "trusted_keys");
-    if (!path || !*path || pc->trusted)
+    const char *path = pc->cfg.trusted_keys;
+    if (!path || pc->trusted)
         return 0;
     crypto_keyring *kr = crypto_keyring_new();
     if (!kr)
@@ -130,10 +191,9 @@ const crypto_keyring *pub_ctx_keyring(struct pub_ctx *pc, char *errstr, size_t e
 const char *pub_store_url(const struct pub_ctx *pc)
 {
     static __thread char url[96];
-    const char *u = kf_conf_str(pc->conf, "store.url");
-    if (u && *u)
-        return u;
-    snprintf(url, sizeof(url), "s3://%s", kf_conf_str(pc->conf, "s3.bucket"));
+    if (pc->cfg.store_url)
+        return pc->cfg.store_url;
+    snprintf(url, sizeof(url), "s3://%s", pc->cfg.s3_bucket);
     return url;
 }
 
@@ -141,15 +201,15 @@ int pub_store(struct pub_ctx *pc, char *errstr, size_t errstr_size)
 {
     if (pc->os)
         return 0;
-    const kf_conf *c = pc->conf;
+    const struct pub_config *c = &pc->cfg;
     struct objstore_s3_opts s3 = {
-        .endpoint = kf_conf_str(c, "s3.endpoint"),
-        .access_key = kf_conf_str(c, "s3.access_key"),
-        .secret_key = kf_conf_str(c, "s3.secret_key"),
-        .region = kf_conf_str(c, "s3.region"),
-        .https = kf_conf_bool(c, "s3.https"),
-        .timeout_ms = (int)kf_conf_int(c, "s3.timeout_ms"),
-        .max_parallel = (int)kf_conf_int(c, "upload.parallel"),
+        .endpoint = c->s3_endpoint,
+        .access_key = c->s3_access_key,
+        .secret_key = c->s3_secret_key,
+        .region = c->s3_region,
+        .https = c->s3_https,
+        .timeout_ms = c->s3_timeout_ms,
+        .max_parallel = (int)c->upload_parallel,
     };
     pc->os = objstore_new(pub_store_url(pc), &s3, errstr, errstr_size);
     return pc->os ? 0 : -EINVAL;
@@ -179,7 +239,7 @@ struct kio_opts pub_kio_opts(struct pub_ctx *pc, const char *const *props, const
         buf[n] = NULL;
     pc->kafka_err[0] = '\0';
     return (struct kio_opts){
-        .brokers = kf_conf_str(pc->conf, "brokers"),
+        .brokers = pc->cfg.brokers,
         .client_id = "publish-model",
         .props = buf_len ? buf : NULL,
         .conf = pc->conf,

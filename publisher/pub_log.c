@@ -39,7 +39,7 @@ static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 static int reach_err(struct pub_log *lg, int err, const char *what, char *errstr,
                      size_t errstr_size)
 {
-    const char *brokers = kf_conf_str(lg->pc->conf, "brokers");
+    const char *brokers = lg->pc->cfg.brokers;
     if (err == -ENOENT)
         kf_errf(errstr, errstr_size,
                 "control topic %s does not exist on %s (create it: kfleetctl topics create, "
@@ -61,8 +61,8 @@ int pub_log_open(struct pub_ctx *pc, pub_log **out, char *errstr, size_t errstr_
     if (!lg)
         return -ENOMEM;
     lg->pc = pc;
-    lg->topic = kf_conf_str(pc->conf, "topic.control");
-    lg->timeout_ms = (int)kf_conf_int(pc->conf, "control.timeout_ms");
+    lg->topic = pc->cfg.topic_control;
+    lg->timeout_ms = pc->cfg.control_timeout_ms;
     /* Verdicts need some keyring; without one every signed event reads
      * unknown_key, which is the truth for this invocation. */
     char ignore[8];

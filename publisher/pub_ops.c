@@ -84,7 +84,7 @@ int pub_command(struct pub_ctx *pc, const struct pub_command_opts *o,
     struct fleet_model_info mi;
     if (fleet_model_get(fs, o->model, &mi)) {
         kf_errf(errstr, errstr_size, "model %s was never published on %s", o->model,
-                kf_conf_str(pc->conf, "topic.control"));
+                pc->cfg.topic_control);
         err = -ENOENT;
         goto out;
     }

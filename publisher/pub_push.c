@@ -7,6 +7,9 @@
 #include "common/kf_log.h"
 #include "publisher/pub_control.h"
 #include "publisher/pub_golden.h"
+#if KFLEET_TEST_HOOKS
+#include "publisher/pub_test_hooks.h"
+#endif
 
 #include <errno.h>
 #include <inttypes.h>
@@ -106,7 +109,7 @@ static int check_opts(struct pub_ctx *pc, const struct pub_push_opts *o, char *e
     if (pc->trusted && !crypto_keyring_find(pc->trusted, pc->key.key_id, strlen(pc->key.key_id))) {
         kf_errf(errstr, errstr_size,
                 "key %s is not in trusted_keys %s: workers would refuse this version",
-                pc->key.key_id, kf_conf_str(pc->conf, "trusted_keys"));
+                pc->key.key_id, pc->cfg.trusted_keys);
         return -EKEYREJECTED;
     }
     return 0;
@@ -131,11 +134,22 @@ static int log_seq(pub_log *lg, const struct pub_push_opts *o, uint64_t *seq, ch
     return 0;
 }
 
+static const struct pub_push_faults no_faults;
+
+/* The faults a test asked for; none at all outside a test build. */
+static const struct pub_push_faults *push_faults(const struct pub_push_opts *o)
+{
+#if KFLEET_TEST_HOOKS
+    if (o->faults)
+        return o->faults;
+#endif
+    return &no_faults;
+}
+
 int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_result *res,
              char *errstr, size_t errstr_size)
 {
-    static const struct pub_push_faults no_faults;
-    const struct pub_push_faults *f = o->faults ? o->faults : &no_faults;
+    const struct pub_push_faults *f = push_faults(o);
     memset(res, 0, sizeof(*res));
     res->offset = -1;
     res->verdict = FLEET_IGNORED;
@@ -154,12 +168,11 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     int err = check_opts(pc, o, errstr, errstr_size);
     if (err)
         return err;
-    uint64_t chunk_size =
-        o->chunk_size ? o->chunk_size : (uint64_t)kf_conf_int(pc->conf, "chunk.size");
+    uint64_t chunk_size = o->chunk_size ? o->chunk_size : pc->cfg.chunk_size;
     snprintf(res->model, sizeof(res->model), "%s", o->model);
     snprintf(res->version, sizeof(res->version), "%s", o->version);
     snprintf(res->store, sizeof(res->store), "%s", pub_store_url(pc));
-    snprintf(res->topic, sizeof(res->topic), "%s", kf_conf_str(pc->conf, "topic.control"));
+    snprintf(res->topic, sizeof(res->topic), "%s", pc->cfg.topic_control);
     pub_version_key(res->manifest_key, sizeof(res->manifest_key), o->model, o->version,
                     "manifest.json");
     const struct crypto_ed25519_key *mkey = f->manifest_key ? f->manifest_key : &pc->key;
@@ -194,10 +207,10 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
 
     t = kf_clock_mono_us();
     struct pub_golden_opts go = {
-        .rows = (uint32_t)kf_conf_int(pc->conf, "golden.rows"),
-        .seed = (uint64_t)kf_conf_int(pc->conf, "golden.seed"),
-        .atol = kf_conf_double(pc->conf, "golden.atol"),
-        .rtol = kf_conf_double(pc->conf, "golden.rtol"),
+        .rows = pc->cfg.golden_rows,
+        .seed = pc->cfg.golden_seed,
+        .atol = pc->cfg.golden_atol,
+        .rtol = pc->cfg.golden_rtol,
         .skew = f->golden_skew,
     };
     if ((err = pub_golden_compute(m, pm.blob, pm.blob_size, &go, msg, sizeof(msg)))) {
@@ -214,9 +227,8 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     t = kf_clock_mono_us();
     struct pub_progress prog;
     pub_progress_start(&prog, pc->progress, "hash", pm.blob_size);
-    err =
-        pub_chunk_hash(pm.blob, pm.blob_size, chunk_size,
-                       (unsigned)kf_conf_int(pc->conf, "hash.threads"), &prog, &chunks, &n_chunks);
+    err = pub_chunk_hash(pm.blob, pm.blob_size, chunk_size, pc->cfg.hash_threads, &prog, &chunks,
+                         &n_chunks);
     pub_progress_end(&prog);
     if (!err)
         err = pub_manifest_add_chunks(m, chunks, n_chunks);
@@ -266,11 +278,9 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
 
     /* 4. chunks */
     t = kf_clock_mono_us();
-    const char *die = getenv("KFLEET_TEST_DIE_AFTER_CHUNKS");
     struct pub_upload_opts uo = {
-        .parallel = (unsigned)kf_conf_int(pc->conf, "upload.parallel"),
-        .deadline_ms = (int)kf_conf_int(pc->conf, "upload.deadline_ms"),
-        .die_after = die && *die ? atol(die) : -1,
+        .parallel = pc->cfg.upload_parallel,
+        .deadline_ms = pc->cfg.upload_deadline_ms,
         .prog = &prog,
     };
     pub_progress_start(&prog, pc->progress, "upload", pm.blob_size);
@@ -280,23 +290,12 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
         kf_errf(errstr, errstr_size, "uploading chunks to %s: %s", res->store, msg);
         goto out;
     }
-    if (f->tamper_chunk && f->tamper_index < n_chunks) {
-        const struct pub_chunk *tc = &chunks[f->tamper_index];
-        uint8_t *copy = malloc(tc->size);
-        char key[PUB_CHUNK_KEY_LEN];
-        pub_chunk_key(tc->sha256, key);
-        if (copy) {
-            memcpy(copy, pm.blob + tc->offset, tc->size);
-            copy[tc->size / 2] ^= 0x5a;
-            err = objstore_put(pc->os, key, copy, tc->size, msg, sizeof(msg));
-            free(copy);
-        }
-        if (!copy || err) {
-            err = err ? err : -ENOMEM;
-            kf_errf(errstr, errstr_size, "tampering with %s: %s", key, msg);
-            goto out;
-        }
-    }
+#if KFLEET_TEST_HOOKS
+    if (f->tamper_chunk && f->tamper_index < n_chunks &&
+        (err = pub_test_hook_tamper_chunk(pc->os, &chunks[f->tamper_index], pm.blob, errstr,
+                                          errstr_size)))
+        goto out;
+#endif
     res->us.upload = since(t);
     if (pub_stopped(pc)) {
         err = -ECANCELED;
@@ -372,7 +371,7 @@ write_manifest:
     snprintf(res->verdict_reason, sizeof(res->verdict_reason), "%s",
              r ? r->res.reason : "the event did not decode");
     res->us.announce = since(t);
-    if (res->verdict != FLEET_APPLIED && !o->faults) {
+    if (res->verdict != FLEET_APPLIED && f == &no_faults) {
         kf_errf(errstr, errstr_size,
                 "model.published for %s/%s landed at offset %" PRId64
                 " but the fleet does not accept it: %s",

@@ -33,7 +33,8 @@
 
 /**
  * @brief Deliberately broken versions, for the tests of the workers that must
- *        refuse them. NULL in pub_push_opts for a real push.
+ *        refuse them. Only a test build (-Dtest_hooks=true) has
+ *        pub_push_opts.faults: a release publish-model cannot produce one.
  */
 struct pub_push_faults {
     /** Sign manifest.sig with this key instead of the context's (a wrong or untrusted key). */
@@ -56,7 +57,9 @@ struct pub_push_opts {
     struct ctl_strategy strategy;
     uint64_t chunk_size; /**< 0: the chunk.size property */
     bool dry_run;        /**< read, golden, hash; print the manifest to pc->out; no I/O */
-    const struct pub_push_faults *faults;
+#if KFLEET_TEST_HOOKS
+    const struct pub_push_faults *faults; /**< NULL for a real push */
+#endif
 };
 
 /** @brief Microseconds per stage. */

@@ -96,7 +96,7 @@ int pub_verify_version(struct pub_ctx *pc, const char *model, const char *versio
     struct fleet_version_info vi;
     if (fleet_version_get(pub_log_state(lg), model, version, &vi)) {
         kf_errf(errstr, errstr_size, "%s/%s is not an accepted version on %s", model, version,
-                kf_conf_str(pc->conf, "topic.control"));
+                pc->cfg.topic_control);
         err = -ENOENT;
         goto out;
     }
@@ -152,7 +152,7 @@ int pub_verify_version(struct pub_ctx *pc, const char *model, const char *versio
     }
     struct fetch_job j = {.os = pc->os, .m = m, .blob = blob, .first_bad = SIZE_MAX};
     pthread_mutex_init(&j.lock, NULL);
-    unsigned nt = (unsigned)kf_conf_int(pc->conf, "upload.parallel");
+    unsigned nt = pc->cfg.upload_parallel;
     nt = nt > MAX_FETCHERS ? MAX_FETCHERS : nt < 1 ? 1 : nt;
     pthread_t t[MAX_FETCHERS];
     unsigned started = 0;

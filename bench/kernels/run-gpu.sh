@@ -3,7 +3,8 @@
 # call (docs/kernels.md, "On a GPU machine"), writing full results under $OUT and a short table last:
 #   1. the device and toolkit                                   → $OUT/device.txt
 #   2. cuBLAS into the toolkit if it lacks it (ops/install-cublas.sh links the Python one)
-#   3. kernels-only build, warnings as errors: -Dservices=disabled -Dcuda=enabled
+#   3. kernels-only test build, warnings as errors: -Dservices=disabled -Dcuda=enabled
+#      -Dtest_hooks=true (the gpu tests and the GPU benchmark drive kcu_testing.h)
 #                                                               → $OUT/build.log
 #   4. meson test --suite unit --suite gpu --suite headers       → $OUT/test.log, testlog.txt
 #   5. compute-sanitizer memcheck over both gpu tests, racecheck over the kernels' test
@@ -61,7 +62,7 @@ bash ops/install-cublas.sh "$repo/.deps" 2>&1 | tee -a "$out/device.txt"
 
 step "build (kernels only, --werror)"
 rm -rf "$build"
-timeout 300 bash -c "meson setup '$build' --werror -Dservices=disabled -Dcuda=enabled &&
+timeout 300 bash -c "meson setup '$build' --werror -Dservices=disabled -Dcuda=enabled -Dtest_hooks=true &&
     meson compile -C '$build'" >"$out/build.log" 2>&1
 rc=$?
 tail -n 20 "$out/build.log"

@@ -4,9 +4,11 @@
 #include "tests/lib/kf_test.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct kf_prop props[] = {
@@ -243,6 +245,72 @@ static void test_help_and_markdown(void)
     free(text);
 }
 
+/* Runs @p fn(c) in a child with stderr into a pipe; returns its stderr and
+ * asserts that it died of SIGABRT. */
+static void expect_abort(kf_conf *c, void (*fn)(kf_conf *), const char *needle)
+{
+    int fds[2];
+    KT_ASSERT(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    KT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        fn(c);
+        _exit(0); /* reached only when the getter returned */
+    }
+    close(fds[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof(buf) - 1 && (r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int st = 0;
+    KT_ASSERT(waitpid(pid, &st, 0) == pid);
+    KT_ASSERT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+                  "the getter returned or exited (status %#x); stderr: %s", st, buf);
+    KT_ASSERT_MSG(strstr(buf, needle), "stderr does not name it (%s): %s", needle, buf);
+}
+
+static void get_unknown_int(kf_conf *c)
+{
+    (void)kf_conf_int(c, "batch.max_rows"); /* the table says batch.max-rows */
+}
+static void get_unknown_str(kf_conf *c)
+{
+    (void)kf_conf_str(c, "no.such.property");
+}
+static void get_unknown_is_set(kf_conf *c)
+{
+    (void)kf_conf_is_set(c, "no.such.flag");
+}
+static void get_str_as_int(kf_conf *c)
+{
+    (void)kf_conf_int(c, "topic.requests");
+}
+static void get_int_as_bool(kf_conf *c)
+{
+    (void)kf_conf_bool(c, "batch.max-rows");
+}
+
+/* A getter's name comes from our code, not the user: a typo is a bug. It must
+ * abort naming the property in every build, never read out of bounds (an
+ * assert would be gone under NDEBUG). */
+static void test_getter_misuse_aborts(void)
+{
+    kf_conf *c = new_conf();
+    expect_abort(c, get_unknown_int, "\"batch.max_rows\" is not in the table");
+    expect_abort(c, get_unknown_str, "\"no.such.property\" is not in the table");
+    expect_abort(c, get_unknown_is_set, "\"no.such.flag\" is not in the table");
+    expect_abort(c, get_str_as_int, "\"topic.requests\" is read with a getter of another type");
+    expect_abort(c, get_int_as_bool, "\"batch.max-rows\" is read with a getter of another type");
+    kf_conf_free(c);
+}
+
 int main(void)
 {
     KT_RUN(test_defaults);
@@ -252,5 +320,6 @@ int main(void)
     KT_RUN(test_file);
     KT_RUN(test_env);
     KT_RUN(test_help_and_markdown);
+    KT_RUN(test_getter_misuse_aborts);
     return 0;
 }

@@ -35,6 +35,9 @@
 #include "publisher/pub_golden.h"
 #include "publisher/pub_ops.h"
 #include "publisher/pub_push.h"
+#if KFLEET_TEST_HOOKS
+#include "publisher/pub_test_hooks.h"
+#endif
 #include "schema/fleet.h"
 #include "schema/manifest.h"
 #include "schema/safet.h"
@@ -464,6 +467,9 @@ static void scenario_refuse(void)
 
 /* ------------------------------------------------------------------ (4) */
 
+/* (4) and the faults scenario drive publish-model's test hooks, which only a
+ * test build has (-Dtest_hooks=true; meson skips them elsewhere). */
+#if KFLEET_TEST_HOOKS
 static void scenario_interrupt(void)
 {
     struct kt_model_spec s = {.input_width = 64,
@@ -479,9 +485,9 @@ static void scenario_interrupt(void)
     KT_ASSERT(n > 10);
     int64_t ev0 = kt_pub_events(&T);
     const char *xs[] = {"--chunk-size", "4096", "-X", "upload.parallel=3", NULL};
-    setenv("KFLEET_TEST_DIE_AFTER_CHUNKS", "5", 1);
+    setenv(PUB_TEST_HOOK_DIE_ENV, "5", 1);
     int rc = push_bin("push-killed", "v1", w, xs);
-    unsetenv("KFLEET_TEST_DIE_AFTER_CHUNKS");
+    unsetenv(PUB_TEST_HOOK_DIE_ENV);
     KT_ASSERT_MSG(rc == 128 + SIGKILL, "the push was to be killed; exit %d: %s", rc, err);
     KT_ASSERT_MSG(!kt_pub_manifest_exists(&T, "v1"), "a killed push left a manifest");
     KT_ASSERT_MSG(kt_pub_events(&T) == ev0, "a killed push left an event");
@@ -530,6 +536,7 @@ static void scenario_interrupt(void)
     printf("interrupt: a push stopped before its announcement is completed by the same weights "
            "(0 chunks uploaded, seq 2) and refused for other weights\n");
 }
+#endif
 
 /* ------------------------------------------------------------------ (5) */
 
@@ -672,6 +679,7 @@ static void scenario_ops(void)
         fails++;
     KT_ASSERT_INT_EQ(fails, 2);
     KT_ASSERT(!kf_conf_set(T.conf, "trusted_keys", T.pub, e, sizeof(e)));
+    pub_ctx_conf_changed(&T.pc);
     KT_ASSERT(!pub_ctx_load_trusted(&T.pc, e, sizeof(e)));
     size_t n_bad = 0;
     FILE *devnull = fopen("/dev/null", "w");
@@ -686,6 +694,8 @@ static void scenario_ops(void)
 }
 
 /* ------------------------------------------------------------------ faults */
+
+#if KFLEET_TEST_HOOKS
 
 static void expect_verify_fails(const char *version, const char *needle)
 {
@@ -710,6 +720,7 @@ static void scenario_faults(void)
 {
     char e[1024], okey[600], opub[600];
     KT_ASSERT(!kf_conf_set(T.conf, "trusted_keys", T.pub, e, sizeof(e)));
+    pub_ctx_conf_changed(&T.pc);
     KT_ASSERT(!pub_ctx_load_trusted(&T.pc, e, sizeof(e)));
     kt_pub_keygen(&T, "other", okey, opub, sizeof(okey));
     struct crypto_ed25519_key other;
@@ -782,6 +793,8 @@ static void scenario_faults(void)
            res.verdict_reason);
 }
 
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -793,8 +806,14 @@ int main(int argc, char **argv)
         const char *name;
         void (*fn)(void);
     } scenarios[] = {
-        {"readback", scenario_readback},   {"dedup", scenario_dedup}, {"refuse", scenario_refuse},
-        {"interrupt", scenario_interrupt}, {"ops", scenario_ops},     {"faults", scenario_faults},
+        {"readback", scenario_readback},
+        {"dedup", scenario_dedup},
+        {"refuse", scenario_refuse},
+        {"ops", scenario_ops},
+#if KFLEET_TEST_HOOKS
+        {"interrupt", scenario_interrupt},
+        {"faults", scenario_faults},
+#endif
     };
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
         if (strcmp(sc, scenarios[i].name))

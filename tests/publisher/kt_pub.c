@@ -1,6 +1,7 @@
 #include "tests/publisher/kt_pub.h"
 
 #include "common/kf_clock.h"
+#include "common/kf_err.h"
 #include "common/kio_admin.h"
 #include "publisher/pub_ops.h"
 #include "tests/lib/kt_proc.h"
@@ -8,6 +9,27 @@
 
 #include <inttypes.h>
 #include <sys/stat.h>
+
+/* "Created" means the controller has the topic; the broker learns of it, and
+ * elects partition 0's leader, a moment later. Until then a watermark query
+ * (kt_pub_events) fails with an unknown topic or no leader: the scenario that
+ * counts events first (interrupt) was flaky. Wait until the leader answers one. */
+static void wait_for_leader(kio_admin *ka, const char *topic)
+{
+    int64_t deadline = kf_clock_mono_us() + 30 * 1000000LL;
+    int64_t low, high;
+    int rc;
+    while ((rc = kio_admin_watermarks(ka, topic, 0, &low, &high, 5000))) {
+        if (kf_clock_mono_us() > deadline) {
+            fprintf(stderr, "%s [0] has no leader 30 s after its creation: %s\n", topic,
+                    kf_strerror(rc));
+            exit(KF_TEST_HARD_ERROR);
+        }
+        kf_sleep_ms(50);
+    }
+    KT_ASSERT_MSG(low == 0 && high == 0, "new topic %s holds records (%" PRId64 "..%" PRId64 ")",
+                  topic, low, high);
+}
 
 void kt_pub_init(struct kt_pub *t, const char *tag, const char *bin)
 {
@@ -31,6 +53,7 @@ void kt_pub_init(struct kt_pub *t, const char *tag, const char *bin)
         fprintf(stderr, "cannot create %s: %s\n", t->topic, err);
         exit(KF_TEST_HARD_ERROR);
     }
+    wait_for_leader(ka, t->topic);
     kio_admin_free(ka);
 
     t->conf = kf_conf_new(pub_props, pub_props_count, err, sizeof(err));

@@ -137,6 +137,34 @@ static void test_misuse(void)
         expect(2, "publish-model: ", cases[i]);
 }
 
+/* A property the table lacks, or a value of the wrong type, from -X, -F or
+ * the environment: misuse (exit 2) naming it, whatever the command, before
+ * any I/O. */
+static void test_unknown_property(void)
+{
+    const char *a1[] = {"ls", "-X", "nosuch=1", NULL};
+    expect(2, "nosuch", a1);
+    const char *a2[] = {"ls", "-X", "upload.paralel=4", NULL};
+    expect(2, "upload.paralel", a2);
+    const char *a3[] = {"ls", "-X", "upload.parallel=many", NULL};
+    expect(2, "upload.parallel", a3);
+    const char *a4[] = {"keygen", "-o", "x", "-X", "s3.htps=true", NULL};
+    expect(2, "s3.htps", a4);
+    char path[600];
+    snprintf(path, sizeof(path), "%s/bad.properties", dir);
+    FILE *f = fopen(path, "w");
+    KT_ASSERT(f);
+    fputs("# a typo on line 2\nchunk.sise=1M\n", f);
+    fclose(f);
+    const char *a5[] = {"ls", "-F", path, NULL};
+    expect(2, "chunk.sise", a5);
+    expect(2, ":2:", a5);
+    setenv("KFLEET_UPLOAD_PARALLEL", "0", 1);
+    const char *a6[] = {"ls", NULL};
+    expect(2, "KFLEET_UPLOAD_PARALLEL", a6);
+    unsetenv("KFLEET_UPLOAD_PARALLEL");
+}
+
 static void test_failures(void)
 {
     char good[600], junk[600], key[600], pub[600], base[600];
@@ -252,6 +280,7 @@ int main(int argc, char **argv)
     unsetenv("KFLEET_TRUSTED_KEYS");
     KT_RUN(test_help);
     KT_RUN(test_misuse);
+    KT_RUN(test_unknown_property);
     KT_RUN(test_failures);
     KT_RUN(test_dry_run);
     kt_rmtree(dir);

@@ -93,7 +93,7 @@ static void test_upload_dedup(void)
     size_t nc;
     KT_ASSERT_INT_EQ(pub_chunk_hash(blob, n, 4096, 2, NULL, &c, &nc), 0);
     KT_ASSERT_INT_EQ(nc, 64);
-    struct pub_upload_opts uo = {.parallel = 4, .deadline_ms = 30000, .die_after = -1};
+    struct pub_upload_opts uo = {.parallel = 4, .deadline_ms = 30000};
     struct pub_upload_stats st;
     uint64_t p0 = puts_of(os);
     KT_ASSERT_INT_EQ(pub_chunk_upload(os, c, nc, blob, &uo, &st, err, sizeof(err)), 0);
@@ -382,6 +382,54 @@ static void test_keygen(void)
     kf_conf_free(conf);
 }
 
+/* pub_config_parse reads every property by name (a typo there aborts here)
+ * into typed fields: defaults, then set values, and the strings are copies. */
+static void test_config_parse(void)
+{
+    char err[256];
+    kf_conf *conf = kf_conf_new(pub_props, pub_props_count, err, sizeof(err));
+    KT_ASSERT_MSG(conf, "%s", err);
+    struct pub_config cfg;
+    pub_config_parse(&cfg, conf);
+    KT_ASSERT_STR_EQ(cfg.brokers, "127.0.0.1:19092");
+    KT_ASSERT_STR_EQ(cfg.topic_control, "kfleet.control");
+    KT_ASSERT_INT_EQ(cfg.control_timeout_ms, 30000);
+    KT_ASSERT(cfg.store_url == NULL && cfg.trusted_keys == NULL);
+    KT_ASSERT_STR_EQ(cfg.s3_bucket, "kfleet");
+    KT_ASSERT(!cfg.s3_https);
+    KT_ASSERT_INT_EQ(cfg.chunk_size, 64ull << 20);
+    KT_ASSERT_INT_EQ(cfg.upload_parallel, 8);
+    KT_ASSERT_INT_EQ(cfg.upload_deadline_ms, 1800000);
+    KT_ASSERT_INT_EQ(cfg.hash_threads, 0);
+    KT_ASSERT_INT_EQ(cfg.golden_rows, 8);
+    KT_ASSERT_INT_EQ(cfg.golden_seed, 1801675108);
+    KT_ASSERT(cfg.golden_atol == 0 && cfg.golden_rtol == 0);
+    KT_ASSERT_INT_EQ(cfg.log_level, KF_LOG_WARN);
+    pub_config_fini(&cfg);
+
+    const char *kv[] = {"store.url=file:///tmp/x", "s3.https=yes",      "chunk.size=1M",
+                        "upload.parallel=3",       "golden.atol=0.5",   "golden.seed=4294967296",
+                        "trusted_keys=/k.pub",     "log_level=debug",   "topic.control=t1",
+                        "control.timeout_ms=1500", "s3.timeout_ms=2500"};
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+        KT_ASSERT_MSG(!kf_conf_set_kv(conf, kv[i], err, sizeof(err)), "%s: %s", kv[i], err);
+    pub_config_parse(&cfg, conf);
+    kf_conf_free(conf); /* the struct owns its strings */
+    KT_ASSERT_STR_EQ(cfg.store_url, "file:///tmp/x");
+    KT_ASSERT(cfg.s3_https);
+    KT_ASSERT_INT_EQ(cfg.chunk_size, 1u << 20);
+    KT_ASSERT_INT_EQ(cfg.upload_parallel, 3);
+    KT_ASSERT(cfg.golden_atol == 0.5);
+    KT_ASSERT_INT_EQ(cfg.golden_seed, 4294967296ull);
+    KT_ASSERT_STR_EQ(cfg.trusted_keys, "/k.pub");
+    KT_ASSERT_INT_EQ(cfg.log_level, KF_LOG_DEBUG);
+    KT_ASSERT_STR_EQ(cfg.topic_control, "t1");
+    KT_ASSERT_INT_EQ(cfg.control_timeout_ms, 1500);
+    KT_ASSERT_INT_EQ(cfg.s3_timeout_ms, 2500);
+    pub_config_fini(&cfg);
+    KT_ASSERT(cfg.brokers == NULL);
+}
+
 static void test_small(void)
 {
     char buf[32];
@@ -407,6 +455,7 @@ int main(void)
     KT_RUN(test_golden);
     KT_RUN(test_dry_run);
     KT_RUN(test_keygen);
+    KT_RUN(test_config_parse);
     KT_RUN(test_small);
     kt_rmtree(dir);
     free(dir);
