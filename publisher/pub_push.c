@@ -85,12 +85,12 @@ static int check_opts(struct pub_ctx *pc, const struct pub_push_opts *o, char *e
                       size_t errstr_size)
 {
     if (!o->model || !schema_name_valid(o->model, strlen(o->model))) {
-        kf_errf(errstr, errstr_size, "model name '%s': want 1..128 of [A-Za-z0-9._-]",
+        kf_errf(errstr, errstr_size, "model name '%s': want " SCHEMA_NAME_RULE,
                 o->model ? o->model : "");
         return -EINVAL;
     }
     if (!o->version || !schema_name_valid(o->version, strlen(o->version))) {
-        kf_errf(errstr, errstr_size, "version '%s': want 1..128 of [A-Za-z0-9._-]",
+        kf_errf(errstr, errstr_size, "version '%s': want " SCHEMA_NAME_RULE,
                 o->version ? o->version : "");
         return -EINVAL;
     }
