@@ -253,7 +253,8 @@ static void add_models(agent *a)
     }
 }
 
-void agent_step(agent *a)
+/* One turn, with the fleet state locked against the fold thread. */
+static void step_locked(agent *a)
 {
     add_models(a);
     agent_handoff_step(a);
@@ -262,6 +263,16 @@ void agent_step(agent *a)
         model_step(a, model_set_at(a->d.models, i));
     if (serve_stats(a->d.serve).joined)
         agent_upkeep(a);
+}
+
+void agent_step(agent *a)
+{
+    /* The fold thread holds the state while it folds a batch: this turn's
+     * rollout work waits for the next turn, the request consumer does not. */
+    if (!control_trylock(a->d.control))
+        return;
+    step_locked(a);
+    control_unlock(a->d.control);
 }
 
 bool agent_may_join(agent *a)
@@ -320,8 +331,31 @@ static bool jobs_running(agent *a)
     return running;
 }
 
+/* S3 down and the target not cached: a cached version the log still stands
+ * behind — the target, else the previous good one — never merely the newest
+ * in the cache, which may be a version the fleet rolled back. */
+static void load_fallback(agent *a, struct served_model *sm)
+{
+    struct fleet_model_info mi;
+    if (fleet_model_get(control_fleet(a->d.control), sm->name, &mi)) {
+        KF_LOG_W("agent", "%s: nothing to serve yet (not on the control log)", sm->name);
+        return;
+    }
+    if (mi.target[0] && !load_cached(a, sm, mi.target))
+        return;
+    if (mi.previous_good[0] && strcmp(mi.previous_good, mi.target) &&
+        !load_cached(a, sm, mi.previous_good)) {
+        KF_LOG_W("agent", "%s: serving the previous good version %s until %s can be fetched",
+                 sm->name, mi.previous_good, mi.target);
+        return;
+    }
+    KF_LOG_W("agent", "%s: nothing to serve yet (neither %s%s%s is cached)", sm->name, mi.target,
+             mi.previous_good[0] ? " nor " : "", mi.previous_good);
+}
+
 void agent_load_initial(agent *a, const atomic_bool *stop)
 {
+    control_lock(a->d.control);
     /* The target from the cache first: a restart with a warm cache needs no S3. */
     add_models(a);
     size_t n = model_set_count(a->d.models);
@@ -332,17 +366,20 @@ void agent_load_initial(agent *a, const atomic_bool *stop)
             plan.action == FLEET_ACT_LOAD)
             load_cached(a, sm, plan.version);
     }
-    agent_step(a);
+    step_locked(a);
     /* Not in the group yet: nothing waits on this thread but the loads. */
-    while (jobs_running(a) && !atomic_load(stop))
+    while (jobs_running(a) && !atomic_load(stop)) {
+        control_unlock(a->d.control);
         kf_sleep_ms(20);
-    /* S3 down and the target not cached: the newest verified cached version. */
+        control_lock(a->d.control);
+    }
     n = model_set_count(a->d.models);
     for (size_t i = 0; i < n; i++) {
         struct served_model *sm = model_set_at(a->d.models, i);
         char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
         slot_versions(sm->slot, active, standby);
-        if (!active[0] && load_cached(a, sm, NULL))
-            KF_LOG_W("agent", "%s: nothing to serve yet", sm->name);
+        if (!active[0])
+            load_fallback(a, sm);
     }
+    control_unlock(a->d.control);
 }

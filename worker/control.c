@@ -1,7 +1,12 @@
 /* The control topic: read from the start into the fleet-state reducer, and
  * append this worker's own events (ARCHITECTURE §5). The log is the only
  * coordination: every worker folds the same events in the same order and
- * reaches the same decisions. */
+ * reaches the same decisions.
+ *
+ * The fold runs on its own thread, in batches under the fleet lock, so that
+ * a flood of control events (or a long log at start-up) never holds up the
+ * thread that polls the request consumer: that thread only ever try-locks
+ * the fleet state and skips a turn of rollout work when the fold holds it. */
 #include "worker/control.h"
 
 #include "common/kf_clock.h"
@@ -11,6 +16,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,10 +26,23 @@ struct control {
     kio_producer *producer;
     crypto_keyring *keyring;
     kio_consumer *consumer;
-    fleet_state *fleet;
-    int64_t end; /* high watermark read at start-up */
-    int64_t pos; /* next offset to read */
+    fleet_state *fleet; /* under lock */
+    int64_t end;        /* high watermark read at start-up */
+    pthread_mutex_t lock;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    atomic_int error;            /* a fatal consumer error, for the main loop */
+    atomic_int_fast64_t pos;     /* next offset to read */
+    atomic_int_fast64_t read_us; /* when the fold thread last read a record */
 };
+
+/* Records folded under one hold of the lock: the agent waits at most this
+ * many events' fold for its turn. */
+#define CONTROL_FOLD_BATCH 512
+/* Start-up gives up on a control log that stops yielding records for this
+ * long; a long log that keeps coming is read to its end, however long. */
+#define CONTROL_STALL_US (60 * 1000000LL)
 
 static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 {
@@ -38,6 +57,7 @@ control *control_new(const struct worker_config *cfg, kio_producer *producer,
         kf_errf(errstr, errstr_size, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&c->lock, NULL);
     c->cfg = cfg;
     c->producer = producer;
     c->keyring = keyring;
@@ -86,10 +106,14 @@ void control_free(control *c)
 {
     if (!c)
         return;
+    atomic_store(&c->stop, true);
+    if (c->thread_started)
+        pthread_join(c->thread, NULL);
     if (c->consumer)
         kio_consumer_close(c->consumer, 5000);
     kio_consumer_free(c->consumer);
     fleet_state_free(c->fleet);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -98,9 +122,30 @@ fleet_state *control_fleet(control *c)
     return c->fleet;
 }
 
-int64_t control_offset(const control *c)
+fleet_state *control_lock(control *c)
 {
-    return c->pos;
+    pthread_mutex_lock(&c->lock);
+    return c->fleet;
+}
+
+fleet_state *control_trylock(control *c)
+{
+    return pthread_mutex_trylock(&c->lock) ? NULL : c->fleet;
+}
+
+void control_unlock(control *c)
+{
+    pthread_mutex_unlock(&c->lock);
+}
+
+int64_t control_offset(control *c)
+{
+    return atomic_load(&c->pos);
+}
+
+int control_error(control *c)
+{
+    return atomic_load(&c->error);
 }
 
 /* Decode, check the signature, fold. A record that does not decode is
@@ -132,47 +177,80 @@ static void feed(control *c, const kio_msg *msg)
         KF_LOG_W("control", "offset %" PRId64 ": reducer: %s", msg->offset, kf_strerror(err));
 }
 
-int control_poll(control *c, int timeout_ms)
+/* The fold thread: poll, then fold what came in batches under the lock. */
+static void *fold_thread(void *arg)
 {
-    int n = 0;
-    for (;;) {
-        kio_msg *msg = NULL;
-        int err = kio_consumer_poll(c->consumer, n ? 0 : timeout_ms, &msg);
-        if (err && kio_err_is_fatal(err)) {
-            KF_LOG_E("control", "control consumer: %s", kf_strerror(err));
-            return err;
+    control *c = arg;
+    kio_msg *batch[CONTROL_FOLD_BATCH];
+    while (!atomic_load(&c->stop)) {
+        size_t n = 0;
+        while (n < CONTROL_FOLD_BATCH) {
+            kio_msg *msg = NULL;
+            int err = kio_consumer_poll(c->consumer, n ? 0 : 100, &msg);
+            if (err && kio_err_is_fatal(err)) {
+                KF_LOG_E("control", "control consumer: %s", kf_strerror(err));
+                atomic_store(&c->error, err);
+            }
+            if (!msg)
+                break;
+            batch[n++] = msg;
         }
-        if (!msg)
-            return n;
+        if (!n)
+            continue;
+        pthread_mutex_lock(&c->lock);
+        for (size_t i = 0; i < n; i++)
+            if (batch[i]->value.len)
+                feed(c, batch[i]);
+        pthread_mutex_unlock(&c->lock);
         /* Skipped records count too: pos is where reading stands. */
-        c->pos = msg->offset + 1;
-        if (msg->value.len)
-            feed(c, msg);
-        kio_msg_free(msg);
-        n++;
+        atomic_store(&c->pos, batch[n - 1]->offset + 1);
+        atomic_store(&c->read_us, kf_clock_mono_us());
+        for (size_t i = 0; i < n; i++)
+            kio_msg_free(batch[i]);
     }
+    return NULL;
+}
+
+int control_start(control *c, char *errstr, size_t errstr_size)
+{
+    atomic_store(&c->read_us, kf_clock_mono_us());
+    if (pthread_create(&c->thread, NULL, fold_thread, c)) {
+        kf_errf(errstr, errstr_size, "cannot start the control log's thread");
+        return -EAGAIN;
+    }
+    c->thread_started = true;
+    return 0;
 }
 
 int control_catch_up(control *c, const atomic_bool *stop, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = kf_clock_mono_us() + 60 * 1000000LL;
-    while (c->pos < c->end) {
-        if (kf_clock_mono_us() > deadline) {
+    int64_t t0 = kf_clock_mono_us(), next_log = t0 + 5000000;
+    while (atomic_load(&c->pos) < c->end) {
+        int64_t now = kf_clock_mono_us();
+        if (now - atomic_load(&c->read_us) > CONTROL_STALL_US) {
             kf_errf(errstr, errstr_size,
-                    "control log: read up to offset %" PRId64 " of %" PRId64 " in 60 s", c->pos,
-                    c->end);
+                    "control log: no record for %lld s at offset %" PRId64 " of %" PRId64,
+                    CONTROL_STALL_US / 1000000, atomic_load(&c->pos), c->end);
             return -ETIMEDOUT;
+        }
+        if (atomic_load(&c->error)) {
+            kf_errf(errstr, errstr_size, "control log: %s", kf_strerror(atomic_load(&c->error)));
+            return atomic_load(&c->error);
         }
         if (stop && atomic_load(stop))
             return -ECANCELED;
-        int err = control_poll(c, 500);
-        if (err < 0) {
-            kf_errf(errstr, errstr_size, "control log: %s", kf_strerror(err));
-            return err;
+        if (now >= next_log) {
+            KF_LOG_I("control", "folding the control log: offset %" PRId64 " of %" PRId64,
+                     atomic_load(&c->pos), c->end);
+            next_log = now + 5000000;
         }
+        kf_sleep_ms(10);
     }
-    KF_LOG_I("control", "folded the control log up to offset %" PRId64 " (%zu models)", c->pos,
-             fleet_model_count(c->fleet));
+    fleet_state *fleet = control_lock(c);
+    size_t models = fleet_model_count(fleet);
+    control_unlock(c);
+    KF_LOG_I("control", "folded the control log up to offset %" PRId64 " (%zu models) in %.1f s",
+             atomic_load(&c->pos), models, (kf_clock_mono_us() - t0) / 1e6);
     return 0;
 }
 

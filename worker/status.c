@@ -95,6 +95,10 @@ static void gauges(status *st)
 
 void status_refresh(status *st)
 {
+    /* The fold thread holds the fleet state while it folds a batch: refresh
+     * on a later turn rather than wait. */
+    if (!control_trylock(st->d.control))
+        return;
     json_t *doc = status_json(st);
     char *text = doc ? json_dumps(doc, JU_OUT_FLAGS) : NULL;
     json_decref(doc);
@@ -105,6 +109,7 @@ void status_refresh(status *st)
         pthread_mutex_unlock(&st->lock);
     }
     gauges(st);
+    control_unlock(st->d.control);
 }
 
 static int on_metrics(void *opaque, kf_buf *body, const char **content_type)
@@ -152,6 +157,7 @@ status *status_new(const struct status_deps *deps, char *errstr, size_t errstr_s
     }
     st->d = *deps;
     pthread_mutex_init(&st->lock, NULL);
+    /* The fold thread may not run yet; this first snapshot waits for it if it does. */
     /* Constant for the process: set once, before the first scrape can come. */
     metric_set(metrics_series(deps->metrics->worker_info,
                               (const char *const[]){deps->cfg->id, kern_backend_name(deps->backend),

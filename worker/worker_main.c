@@ -201,7 +201,8 @@ static int open_control(struct worker *w, char *errstr, size_t errstr_size)
     w->control = control_new(&w->cfg, serve_producer(w->serve), w->keyring, errstr, errstr_size);
     if (!w->control)
         return -EINVAL;
-    return control_catch_up(w->control, &stop_requested, errstr, errstr_size);
+    int err = control_start(w->control, errstr, errstr_size);
+    return err ? err : control_catch_up(w->control, &stop_requested, errstr, errstr_size);
 }
 
 /* Membership for fleet upkeep and hand-off, described by a child process
@@ -278,9 +279,9 @@ static void announce(struct worker *w, enum ctl_type type, const char *reason)
     control_emit(w->control, &ev);
 }
 
-/* The main loop: one turn polls the request consumer (at most 20 ms), folds
- * new control events, lets the agent take its next step and refreshes the
- * status. Nothing in a turn waits for a fetch, a load or a rebalance, so the
+/* The main loop: one turn polls the request consumer (at most 20 ms), lets
+ * the agent take its next step on what the control log's thread folded, and
+ * refreshes the status. Nothing in a turn waits for a fetch, a load or a rebalance, so the
  * request consumer is polled every ~20 ms throughout (docs/worker.md). */
 static bool main_loop(struct worker *w)
 {
@@ -300,7 +301,7 @@ static bool main_loop(struct worker *w)
             }
         }
         serve_poll(w->serve, 20);
-        if (control_poll(w->control, 0) < 0)
+        if (control_error(w->control))
             fatal = true;
         agent_step(w->agent);
         int64_t now = kf_clock_mono_us();
