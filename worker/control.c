@@ -25,6 +25,7 @@ struct control {
     const struct worker_config *cfg;
     kio_producer *producer;
     crypto_keyring *keyring;
+    const struct crypto_ed25519_key *signer;
     kio_consumer *consumer;
     fleet_state *fleet; /* under lock */
     int64_t end;        /* high watermark read at start-up */
@@ -50,7 +51,8 @@ static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 }
 
 control *control_new(const struct worker_config *cfg, kio_producer *producer,
-                     crypto_keyring *keyring, char *errstr, size_t errstr_size)
+                     crypto_keyring *keyring, const struct crypto_ed25519_key *signer, char *errstr,
+                     size_t errstr_size)
 {
     control *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -61,6 +63,7 @@ control *control_new(const struct worker_config *cfg, kio_producer *producer,
     c->cfg = cfg;
     c->producer = producer;
     c->keyring = keyring;
+    c->signer = signer;
     struct fleet_opts fo;
     fleet_opts_default(&fo);
     fo.log = fleet_log;
@@ -270,6 +273,22 @@ int control_emit(control *c, const struct ctl_event *ev)
         kf_buf_fini(&value);
         return err;
     }
+    /* The signature covers the exact value bytes (schema/ctl_sig.h). */
+    char sig[CTL_SIG_HEADER_LEN + 1] = "";
+    if (c->signer) {
+        kf_buf hdr;
+        kf_buf_init(&hdr);
+        err = ctl_sig_sign(c->signer, value.ptr, value.len, &hdr);
+        if (!err)
+            snprintf(sig, sizeof(sig), "%.*s", (int)hdr.len, (const char *)hdr.ptr);
+        kf_buf_fini(&hdr);
+        if (err) {
+            KF_LOG_E("control", "cannot sign %s: %s", ctl_type2str(e.type), kf_strerror(err));
+            kf_buf_fini(&value);
+            return err;
+        }
+    }
+    struct kio_header h = KIO_HEADER_STR(CTL_SIG_HEADER, sig);
     size_t len;
     uint8_t *bytes = kf_buf_steal(&value, &len);
     struct kio_out_msg m = {
@@ -278,6 +297,8 @@ int control_emit(control *c, const struct ctl_event *ev)
         .key = {(const uint8_t *)e.model, strlen(e.model)},
         .value = bytes,
         .value_len = len,
+        .headers = c->signer ? &h : NULL,
+        .header_count = c->signer ? 1 : 0,
     };
     err = kio_producer_send(c->producer, &m, KIO_SEND_FREE | KIO_SEND_BLOCK);
     if (err) {

@@ -27,12 +27,14 @@ typedef struct control control;
 
 /**
  * @brief Assign the control topic from its start and read where it ends.
- *        @p producer (borrowed) appends this worker's events; @p keyring
- *        (borrowed) checks the signed ones.
+ *        @p producer (borrowed) appends this worker's events, signed with
+ *        @p signer (borrowed; NULL: unsigned); @p keyring (borrowed) checks
+ *        the signed events of others.
  * @returns NULL with the reason in errstr.
  */
 control *control_new(const struct worker_config *cfg, kio_producer *producer,
-                     crypto_keyring *keyring, char *errstr, size_t errstr_size);
+                     crypto_keyring *keyring, const struct crypto_ed25519_key *signer, char *errstr,
+                     size_t errstr_size);
 /** @brief Close the consumer and free the fleet state. NULL is a no-op. */
 void control_free(control *c);
 
@@ -44,7 +46,8 @@ int control_start(control *c, char *errstr, size_t errstr_size);
  *        gives up only when none came for 60 s. @p stop (may be NULL) cancels.
  */
 int control_catch_up(control *c, const atomic_bool *stop, char *errstr, size_t errstr_size);
-/** @brief Append an event (worker events are unsigned). @returns 0 or negative errno. */
+/** @brief Append an event, signed with the worker's key if it has one. @returns 0 or negative
+ * errno. */
 int control_emit(control *c, const struct ctl_event *ev);
 
 /**

@@ -60,6 +60,10 @@ const struct kf_prop worker_props[] = {
      "versions per model whose chunks the cache keeps (for rollback and restart)"},
     {"trusted_keys", KF_PROP_STR, NULL, 0, 0, NULL,
      "file of trusted Ed25519 public keys (publish-model keygen's .pub lines)"},
+    {"worker.key", KF_PROP_STR, NULL, 0, 0, NULL,
+     "this worker's Ed25519 private key (publish-model keygen's .key file): it signs every "
+     "event the worker appends, so the fleet can tell its events from forgeries once the key is "
+     "enrolled (docs/security.md)"},
     {"swap_mode", KF_PROP_ENUM, "auto", 0, 0, "auto|inplace|handoff",
      "how to swap: beside the old weights, or leaving the group; auto picks by memory"},
     {"rollout.swap_delay_ms", KF_PROP_INT, "0", 0, 3600000, NULL,
@@ -114,6 +118,7 @@ void worker_config_load(const kf_conf *conf, struct worker_config *cfg)
     cfg->cache_dir = kf_conf_str(conf, "cache.dir");
     cfg->cache_keep_versions = (unsigned)kf_conf_int(conf, "cache.keep_versions");
     cfg->trusted_keys = kf_conf_str(conf, "trusted_keys");
+    cfg->worker_key = kf_conf_str(conf, "worker.key");
     const char *mode = kf_conf_str(conf, "swap_mode");
     cfg->swap_mode_set = kf_conf_is_set(conf, "swap_mode");
     cfg->swap_mode = !strcmp(mode, "inplace")   ? CTL_SWAP_INPLACE

@@ -33,6 +33,8 @@ struct worker {
     struct worker_metrics metrics;
     struct kern_backend *backend;
     crypto_keyring *keyring;
+    struct crypto_ed25519_key signer; /* worker.key; has_signer when loaded */
+    bool has_signer;
     objstore *objstore;
     model_store *store;
     model_set *models;
@@ -198,7 +200,22 @@ static int open_serving(struct worker *w, char *errstr, size_t errstr_size)
 
 static int open_control(struct worker *w, char *errstr, size_t errstr_size)
 {
-    w->control = control_new(&w->cfg, serve_producer(w->serve), w->keyring, errstr, errstr_size);
+    if (w->cfg.worker_key) {
+        int err = crypto_ed25519_load(&w->signer, w->cfg.worker_key, errstr, errstr_size);
+        if (!err && !w->signer.has_priv) {
+            kf_errf(errstr, errstr_size, "worker.key %s: a public key; want the .key file",
+                    w->cfg.worker_key);
+            err = -EINVAL;
+        }
+        if (err)
+            return err;
+        w->has_signer = true;
+    } else {
+        KF_LOG_W("worker", "worker.key is not set: this worker's control events go unsigned, "
+                           "and a fleet that requires worker signatures ignores them");
+    }
+    w->control = control_new(&w->cfg, serve_producer(w->serve), w->keyring,
+                             w->has_signer ? &w->signer : NULL, errstr, errstr_size);
     if (!w->control)
         return -EINVAL;
     int err = control_start(w->control, errstr, errstr_size);
