@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench/flood — serving latency while the control topic is flooded (issue 14):
+# one worker at a constant rate; p99 over 20 s without control traffic, then
+# over 20 s during which 100 000 forged events (unsigned claims of phantom
+# workers) are appended to the control topic. Prints both p99s, their ratio,
+# and how long the worker took to fold the flood (its /status control_offset).
+#   bench/flood/run.sh [BUILD_DIR]     (needs ops/devstack up)
+# FLOOD_RATE requests/s (default 200), FLOOD_EVENTS (default 100000).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=$(cd "${1:-$repo/build}" && pwd)
+cd "$repo"
+eval "$(ops/devstack env)"
+rate=${FLOOD_RATE:-200}
+events=${FLOOD_EVENTS:-100000}
+port=19056
+sfx=$$-$(date +%s)
+tmp=$(mktemp -d /tmp/kfleet-bench-flood-XXXXXX)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+java_tool() { # class args...
+    java -Xmx256m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
+        -cp "$KFLEET_KAFKA_CLASSPATH" "$@"
+}
+topic() { # name partitions [config...]
+    local name=$1 parts=$2
+    shift 2
+    local cfg=()
+    for c in "$@"; do cfg+=(--config "$c"); done
+    java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KFLEET_BROKERS" --create \
+        --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 \
+        "${cfg[@]}" >/dev/null
+}
+topic "fl.req.$sfx" 6
+topic "fl.resp.$sfx" 6
+topic "fl.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+pub() {
+    "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "fl.ctl.$sfx" \
+        2>"$tmp/pub.err" || { cat "$tmp/pub.err" >&2; return 1; }
+}
+"$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
+"$build/ops/kfleet-make-model" -o "$tmp/v1.safetensors" --input 64 --layers 256,10 --seed "1$$" \
+    2>/dev/null
+pub push --model "fl-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key" >/dev/null
+"$build/worker/kfleet-worker" -i "fl-w0" -X topic.requests="fl.req.$sfx" \
+    -X topic.responses="fl.resp.$sfx" -X topic.control="fl.ctl.$sfx" -X group.id="fl-$sfx" \
+    -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache" -X http.port=$port \
+    -X log_level=err 2>"$tmp/w.log" &
+pids+=($!)
+for _ in $(seq 1 90); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1; done
+
+client() { # seconds id
+    "$build/ops/kfleet-client" --model "fl-$sfx" --cols 64 --count $(($1 * rate)) --rate "$rate" \
+        --requests "fl.req.$sfx" --responses "fl.resp.$sfx" --id-prefix "$2" --timeout 60 -q
+}
+offset() { curl -sf "http://127.0.0.1:$port/status" | sed -n 's/.*"control_offset":\([0-9]*\).*/\1/p'; }
+
+# The flood: forged claims of phantom workers for the served version, one per line.
+awk -v n="$events" -v m="fl-$sfx" 'BEGIN {
+    for (i = 0; i < n; i++)
+        printf "{\"claim_id\":\"ph%d/%s/v1/%d\",\"event_id\":\"flood-%d\",\"model\":\"%s\",\"type\":\"rollout.claim\",\"v\":1,\"version\":\"v1\",\"worker\":\"ph%d\"}\n", i, m, i, i, m, i
+}' >"$tmp/flood.jsonl"
+
+client 5 warmup >/dev/null
+before=$(client 20 before)
+off0=$(offset)
+client 20 during >"$tmp/during" &
+cpid=$!
+sleep 3
+t0=$(date +%s%N)
+java_tool kafka.tools.ConsoleProducer --bootstrap-server "$KFLEET_BROKERS" --topic "fl.ctl.$sfx" \
+    --producer-property linger.ms=5 --producer-property batch.size=262144 <"$tmp/flood.jsonl"
+t_appended=$(date +%s%N)
+want=$((off0 + events))
+while (($(offset) < want)); do
+    sleep 0.05
+    (($(date +%s%N) - t0 > 300000000000)) && { echo "the worker did not fold the flood in 300 s" >&2; exit 1; }
+done
+t_folded=$(date +%s%N)
+wait $cpid || true
+during=$(cat "$tmp/during")
+
+p99() { awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' <<<"$1"; }
+num() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1" | tr -d ','; }
+echo "before: $before"
+echo "during: $during"
+echo
+echo "| 1 worker, $rate req/s, $events forged control events appended mid-run | value |"
+echo "|---|---|"
+echo "| p99 without / with the flood (ms) | $(p99 "$before") / $(p99 "$during") |"
+echo "| p99 with / without | $(awk -v a="$(p99 "$during")" -v b="$(p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
+echo "| lost during the flood (must be 0) | $(num "$during" missing) |"
+echo "| append time, console producer (ms) | $(((t_appended - t0) / 1000000)) |"
+echo "| appended -> folded by the worker (ms) | $(((t_folded - t_appended) / 1000000)) |"
+echo "| fold rate, events/s (append start -> folded) | $(awk -v n="$events" -v ns="$((t_folded - t0))" 'BEGIN { printf "%.0f", n / (ns / 1e9) }') |"
