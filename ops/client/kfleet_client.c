@@ -114,7 +114,7 @@ static int parse(struct opts *o, int argc, char **argv)
         case 'b': o->brokers = optarg; break;
         case 'X':
             if (kf_conf_set_kafka_kv(o->kafka, optarg, err, sizeof(err))) {
-                fprintf(stderr, "kfleet-client: -X: %s\n", err);
+                fprintf(stderr, "kfleet-client: -X wants KEY=VALUE: %s\n", err);
                 return 2;
             }
             break;

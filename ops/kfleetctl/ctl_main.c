@@ -118,7 +118,7 @@ static int apply(struct ctl_opts *o, int opt, const char *arg)
     case 'b': o->brokers = arg; return 0;
     case 'X':
         if (kf_conf_set_kafka_kv(o->kafka, arg, err, sizeof(err))) {
-            fprintf(stderr, "kfleetctl: -X: %s\n", err);
+            fprintf(stderr, "kfleetctl: -X wants KEY=VALUE: %s\n", err);
             return 2;
         }
         return 0;
