@@ -287,6 +287,24 @@ int kf_conf_set_kv(kf_conf *conf, const char *kv, char *errstr, size_t errstr_si
     return err;
 }
 
+int kf_conf_set_kafka_kv(kf_conf *conf, const char *kv, char *errstr, size_t errstr_size)
+{
+    const char *eq = kv ? strchr(kv, '=') : NULL;
+    if (!eq || eq == kv) {
+        kf_errf(errstr, errstr_size, "expected KEY=VALUE, got '%s'", kv ? kv : "");
+        return -EINVAL;
+    }
+    size_t plen = strlen(KF_CONF_KAFKA_PREFIX);
+    if (!strncmp(kv, KF_CONF_KAFKA_PREFIX, plen))
+        kv += plen;
+    char *key = strndup(kv, (size_t)(eq - kv));
+    if (!key)
+        return -ENOMEM;
+    int err = kafka_set(conf, key, eq + 1, errstr, errstr_size);
+    free(key);
+    return err;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))

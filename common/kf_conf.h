@@ -60,6 +60,14 @@ int kf_conf_set(kf_conf *conf, const char *name, const char *value, char *errstr
 /** @brief kf_conf_set for "name=value" (a -X argument). -EINVAL without '='. */
 int kf_conf_set_kv(kf_conf *conf, const char *kv, char *errstr, size_t errstr_size);
 /**
+ * @brief A -X argument of a program whose only properties are librdkafka's
+ *        (kfleetctl, kfleet-client): "kafka.KEY=VALUE", or "KEY=VALUE" taken as
+ *        kafka.KEY, so that one role's config file and -X flags work alike in
+ *        every program.
+ * @returns 0; -EINVAL without '=' or without a key; -ENOMEM.
+ */
+int kf_conf_set_kafka_kv(kf_conf *conf, const char *kv, char *errstr, size_t errstr_size);
+/**
  * @brief Read `name=value` lines; '#' starts a comment; blank lines skipped.
  * @returns 0, -ENOENT/-EACCES (file), or the first kf_conf_set error, with
  *          "path:line:" in errstr.

@@ -9,6 +9,7 @@
  * 2 on misuse. It is the quickstart's client, the serve benchmark's load and
  * a smoke test for a real deployment. */
 #include "common/kf_clock.h"
+#include "common/kf_conf.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
 #include "common/kio_admin.h"
@@ -32,8 +33,7 @@ struct opts {
     long count, rows, cols, rate, timeout_s;
     unsigned seed;
     bool dump, quiet;
-    const char *kafka_props[64];
-    size_t n_props;
+    kf_conf *kafka; /**< -X and -F: librdkafka properties, as kafka.* entries */
 };
 
 struct pending {
@@ -56,7 +56,10 @@ static void usage(FILE *out)
                  "\n"
                  "  -b BROKERS          Kafka bootstrap servers (default $KFLEET_BROKERS or "
                  "127.0.0.1:19092)\n"
-                 "  -X KEY=VALUE        librdkafka property for both clients\n"
+                 "  -X KEY=VALUE        librdkafka property for both clients (or\n"
+                 "                      kafka.KEY=VALUE, as the other programs spell it)\n"
+                 "  -F FILE             kafka.KEY=VALUE lines, '#' comments (a role's config\n"
+                 "                      file, docs/security.md)\n"
                  "  -m, --model MODEL   model to ask\n"
                  "      --version V     pin a resident version\n"
                  "  -c, --cols N        input width (the model's input_width)\n"
@@ -100,21 +103,27 @@ static int parse(struct opts *o, int argc, char **argv)
                        .rows = 1,
                        .timeout_s = 60,
                        .seed = 1};
+    char err[512];
+    if (!(o->kafka = kf_conf_new(NULL, 0, err, sizeof(err)))) {
+        fprintf(stderr, "kfleet-client: %s\n", err);
+        return 1;
+    }
     int opt;
-    while ((opt = getopt_long(argc, argv, "b:X:m:c:r:n:t:dqh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:X:F:m:c:r:n:t:dqh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'b': o->brokers = optarg; break;
-        case 'X': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || o->n_props + 3 > 64) {
-                fprintf(stderr, "kfleet-client: -X wants KEY=VALUE\n");
+        case 'X':
+            if (kf_conf_set_kafka_kv(o->kafka, optarg, err, sizeof(err))) {
+                fprintf(stderr, "kfleet-client: -X wants KEY=VALUE: %s\n", err);
                 return 2;
             }
-            *eq = '\0';
-            o->kafka_props[o->n_props++] = optarg;
-            o->kafka_props[o->n_props++] = eq + 1;
             break;
-        }
+        case 'F':
+            if (kf_conf_load_file(o->kafka, optarg, err, sizeof(err))) {
+                fprintf(stderr, "kfleet-client: -F: %s\n", err);
+                return 2;
+            }
+            break;
         case 'm': o->model = optarg; break;
         case 'V': o->version = optarg; break;
         case 'c': o->cols = strtol(optarg, NULL, 10); break;
@@ -137,7 +146,6 @@ static int parse(struct opts *o, int argc, char **argv)
                         "--timeout are required; try -h\n");
         return 2;
     }
-    o->kafka_props[o->n_props] = NULL;
     return -1;
 }
 
@@ -189,9 +197,7 @@ int main(int argc, char **argv)
     if (!prefix[0])
         snprintf(prefix, sizeof(prefix), "client-%d-%" PRId64, (int)getpid(), kf_clock_wall_ms());
 
-    struct kio_opts ko = {.brokers = o.brokers,
-                          .client_id = "kfleet-client",
-                          .props = o.n_props ? o.kafka_props : NULL};
+    struct kio_opts ko = {.brokers = o.brokers, .client_id = "kfleet-client", .conf = o.kafka};
     kio_consumer *rc_cons = responses_open(&o, &ko, errstr, sizeof(errstr));
     kio_producer *kp = rc_cons ? kio_producer_new(&ko, NULL, errstr, sizeof(errstr)) : NULL;
     struct pending *pend = calloc((size_t)o.count, sizeof(*pend));
@@ -317,5 +323,6 @@ int main(int argc, char **argv)
     free(pend);
     free(lat);
     free(data);
+    kf_conf_free(o.kafka);
     return answered == sent ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #define KF_CTL_H
 
 #include "common/crypto.h"
+#include "common/kf_conf.h"
 #include "common/kio.h"
 #include "schema/ctl_event.h"
 #include "schema/ctl_sig.h"
@@ -20,8 +21,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CTL_MAX_PROPS 64
-
 /** One point of the control log: a time (epoch ms) or an offset. */
 struct ctl_bound {
     bool set, is_offset;
@@ -30,8 +29,7 @@ struct ctl_bound {
 
 struct ctl_opts {
     const char *brokers;
-    const char *props[CTL_MAX_PROPS + 1]; /**< -X pairs for librdkafka, NULL-terminated */
-    size_t n_props;
+    kf_conf *kafka; /**< -X and -F: librdkafka properties, as kafka.* entries */
     const char *t_control, *t_requests, *t_responses, *t_dlq;
     const char *group;        /**< lag, status: the request consumer group */
     const char *trusted_keys; /**< file of publish-model keygen .pub lines */

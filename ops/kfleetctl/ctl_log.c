@@ -16,8 +16,7 @@
 
 struct kio_opts ctl_kio_opts(const struct ctl_opts *o)
 {
-    return (struct kio_opts){
-        .brokers = o->brokers, .client_id = "kfleetctl", .props = o->n_props ? o->props : NULL};
+    return (struct kio_opts){.brokers = o->brokers, .client_id = "kfleetctl", .conf = o->kafka};
 }
 
 crypto_keyring *ctl_keyring(const struct ctl_opts *o)

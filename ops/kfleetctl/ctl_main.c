@@ -38,7 +38,10 @@ static void usage(FILE *out)
         "\n"
         "Options:\n"
         "  -b BROKERS              Kafka bootstrap servers ($KFLEET_BROKERS, 127.0.0.1:19092)\n"
-        "  -X KEY=VALUE            librdkafka property (security.protocol, sasl.*, ...)\n"
+        "  -X KEY=VALUE            librdkafka property (security.protocol, sasl.*, ...);\n"
+        "                          kafka.KEY=VALUE is the same, as the other programs spell it\n"
+        "  -F FILE                 kafka.KEY=VALUE lines, '#' comments (a role's config file,\n"
+        "                          docs/security.md)\n"
         "  -K, --trusted-keys FILE public keys (publish-model keygen .pub lines) to verify with\n"
         "  -G, --group GROUP       the workers' consumer group ($KFLEET_GROUP, kfleet-workers)\n"
         "  --control-topic T       ($KFLEET_TOPIC_CONTROL, kfleet.control)\n"
@@ -110,18 +113,21 @@ static bool parse_num(const char *name, const char *s, long long lo, long long h
 static int apply(struct ctl_opts *o, int opt, const char *arg)
 {
     long long n;
+    char err[512];
     switch (opt) {
     case 'b': o->brokers = arg; return 0;
-    case 'X': {
-        const char *eq = strchr(arg, '=');
-        if (!eq || eq == arg || o->n_props + 2 > CTL_MAX_PROPS) {
-            fprintf(stderr, "kfleetctl: -X wants KEY=VALUE, not '%s'\n", arg);
+    case 'X':
+        if (kf_conf_set_kafka_kv(o->kafka, arg, err, sizeof(err))) {
+            fprintf(stderr, "kfleetctl: -X wants KEY=VALUE: %s\n", err);
             return 2;
         }
-        o->props[o->n_props++] = strndup(arg, (size_t)(eq - arg));
-        o->props[o->n_props++] = eq + 1;
         return 0;
-    }
+    case 'F':
+        if (kf_conf_load_file(o->kafka, arg, err, sizeof(err))) {
+            fprintf(stderr, "kfleetctl: -F: %s\n", err);
+            return 2;
+        }
+        return 0;
     case 'K': o->trusted_keys = arg; return 0;
     case 'G': o->group = arg; return 0;
     case 'v': kf_log_set_level(KF_LOG_DEBUG); return 0;
@@ -168,6 +174,40 @@ static int apply(struct ctl_opts *o, int opt, const char *arg)
     }
 }
 
+static int run(struct ctl_opts *o, int argc, char **argv)
+{
+    int opt, rc;
+    /* global options, up to the command */
+    while ((opt = getopt_long(argc, argv, "+b:X:F:K:G:vVh", longopts, NULL)) != -1)
+        if ((rc = apply(o, opt, optarg)))
+            return rc < 0 ? 0 : rc;
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[optind++];
+    if (!strcmp(cmd, "topics"))
+        return ctl_cmd_topics(o, argc, argv);
+    /* the command's options (global ones are accepted here too) */
+    while ((opt = getopt_long(argc, argv, "b:X:F:K:G:vVh", longopts, NULL)) != -1)
+        if ((rc = apply(o, opt, optarg)))
+            return rc < 0 ? 0 : rc;
+    if (optind < argc) {
+        fprintf(stderr, "kfleetctl: unexpected argument '%s'; try -h\n", argv[optind]);
+        return 2;
+    }
+    if (!strcmp(cmd, "audit"))
+        return ctl_cmd_audit(o);
+    if (!strcmp(cmd, "status"))
+        return ctl_cmd_status(o);
+    if (!strcmp(cmd, "lag"))
+        return ctl_cmd_lag(o);
+    if (!strcmp(cmd, "trace"))
+        return ctl_cmd_trace(o);
+    fprintf(stderr, "kfleetctl: unknown command '%s'; try -h\n", cmd);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     struct ctl_opts o = {
@@ -183,34 +223,12 @@ int main(int argc, char **argv)
         .offset = -1,
     };
     kf_log_set_level(KF_LOG_ERR);
-    int opt, rc;
-    /* global options, up to the command */
-    while ((opt = getopt_long(argc, argv, "+b:X:K:G:vVh", longopts, NULL)) != -1)
-        if ((rc = apply(&o, opt, optarg)))
-            return rc < 0 ? 0 : rc;
-    if (optind >= argc) {
-        usage(stderr);
-        return 2;
+    char err[256];
+    if (!(o.kafka = kf_conf_new(NULL, 0, err, sizeof(err)))) {
+        fprintf(stderr, "kfleetctl: %s\n", err);
+        return 1;
     }
-    const char *cmd = argv[optind++];
-    if (!strcmp(cmd, "topics"))
-        return ctl_cmd_topics(&o, argc, argv);
-    /* the command's options (global ones are accepted here too) */
-    while ((opt = getopt_long(argc, argv, "b:X:K:G:vVh", longopts, NULL)) != -1)
-        if ((rc = apply(&o, opt, optarg)))
-            return rc < 0 ? 0 : rc;
-    if (optind < argc) {
-        fprintf(stderr, "kfleetctl: unexpected argument '%s'; try -h\n", argv[optind]);
-        return 2;
-    }
-    if (!strcmp(cmd, "audit"))
-        return ctl_cmd_audit(&o);
-    if (!strcmp(cmd, "status"))
-        return ctl_cmd_status(&o);
-    if (!strcmp(cmd, "lag"))
-        return ctl_cmd_lag(&o);
-    if (!strcmp(cmd, "trace"))
-        return ctl_cmd_trace(&o);
-    fprintf(stderr, "kfleetctl: unknown command '%s'; try -h\n", cmd);
-    return 2;
+    int rc = run(&o, argc, argv);
+    kf_conf_free(o.kafka);
+    return rc;
 }

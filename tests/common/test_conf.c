@@ -144,6 +144,29 @@ static void test_unknown_and_kafka_passthrough(void)
     kf_conf_free(c);
 }
 
+/* kfleetctl's and kfleet-client's -X: librdkafka's KEY with or without kafka. */
+static void test_kafka_kv(void)
+{
+    char err[256];
+    kf_conf *c = kf_conf_new(NULL, 0, err, sizeof(err));
+    KT_ASSERT(c);
+    KT_ASSERT_INT_EQ(kf_conf_set_kafka_kv(c, "security.protocol=SASL_SSL", err, sizeof(err)), 0);
+    KT_ASSERT_INT_EQ(kf_conf_set_kafka_kv(c, "kafka.security.protocol=SSL", err, sizeof(err)), 0);
+    KT_ASSERT_INT_EQ(kf_conf_set_kafka_kv(c, "sasl.password=a=b", err, sizeof(err)), 0);
+    KT_ASSERT_INT_EQ(kf_conf_set_kafka_kv(c, "acks", err, sizeof(err)), -EINVAL);
+    KT_ASSERT_INT_EQ(kf_conf_set_kafka_kv(c, "=x", err, sizeof(err)), -EINVAL);
+    KT_ASSERT_INT_EQ(kf_conf_set_kafka_kv(c, "kafka.=x", err, sizeof(err)), -EINVAL);
+    KT_ASSERT_INT_EQ(kf_conf_kafka_count(c), 2);
+    const char *k, *v;
+    kf_conf_kafka_get(c, 0, &k, &v);
+    KT_ASSERT_STR_EQ(k, "security.protocol");
+    KT_ASSERT_STR_EQ(v, "SSL"); /* one key, either spelling, the later wins */
+    kf_conf_kafka_get(c, 1, &k, &v);
+    KT_ASSERT_STR_EQ(k, "sasl.password");
+    KT_ASSERT_STR_EQ(v, "a=b");
+    kf_conf_free(c);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -317,6 +340,7 @@ int main(void)
     KT_RUN(test_bad_default_is_a_table_bug);
     KT_RUN(test_types_and_ranges);
     KT_RUN(test_unknown_and_kafka_passthrough);
+    KT_RUN(test_kafka_kv);
     KT_RUN(test_file);
     KT_RUN(test_env);
     KT_RUN(test_help_and_markdown);

@@ -31,6 +31,7 @@ static s3io *devstack_client(int timeout_ms)
         .bucket = kt_service_env("KFLEET_S3_BUCKET"),
         .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
         .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
+        .https = kt_s3_https(),
         .timeout_ms = timeout_ms,
         .max_parallel = 8,
     };

@@ -78,4 +78,15 @@ static inline const char *kt_service_env(const char *name)
     exit(required ? KF_TEST_HARD_ERROR : KF_TEST_SKIP);
 }
 
+/**
+ * @brief Whether the devstack's S3 speaks HTTPS: KFLEET_S3_HTTPS is "true" or "1"
+ *        (`ops/devstack env --secure` sets it; the certificate's CA must be
+ *        trusted, docs/security.md).
+ */
+static inline bool kt_s3_https(void)
+{
+    const char *v = getenv("KFLEET_S3_HTTPS");
+    return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
 #endif

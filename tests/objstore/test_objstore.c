@@ -114,6 +114,7 @@ static void test_s3_store(void)
         .endpoint = kt_service_env("KFLEET_S3_ENDPOINT"),
         .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
         .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
+        .https = kt_s3_https(),
     };
     char url[300], err[512], prefix[64];
     snprintf(url, sizeof(url), "s3://%s", kt_service_env("KFLEET_S3_BUCKET"));

@@ -76,6 +76,7 @@ void kt_pub_init(struct kt_pub *t, const char *tag, const char *bin)
         .endpoint = kt_service_env("KFLEET_S3_ENDPOINT"),
         .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
         .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
+        .https = kt_s3_https(),
     };
     char url[128];
     snprintf(url, sizeof(url), "s3://%s", kt_service_env("KFLEET_S3_BUCKET"));

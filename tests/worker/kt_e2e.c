@@ -51,7 +51,8 @@ void kt_env_init_opts(struct kt_env *e, const char *tag, const char *worker_bin,
     const char *bucket = kt_service_env("KFLEET_S3_BUCKET");
     struct objstore_s3_opts s3 = {.endpoint = kt_service_env("KFLEET_S3_ENDPOINT"),
                                   .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
-                                  .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY")};
+                                  .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
+                                  .https = kt_s3_https()};
     char url[128], err[512];
     snprintf(e->sfx, sizeof(e->sfx), "%s-%d-%" PRId64, tag, (int)getpid(), kf_clock_wall_ms());
     snprintf(e->t_req, sizeof(e->t_req), "e2e.req.%s", e->sfx);
