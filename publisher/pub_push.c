@@ -281,6 +281,7 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     struct pub_upload_opts uo = {
         .parallel = pc->cfg.upload_parallel,
         .deadline_ms = pc->cfg.upload_deadline_ms,
+        .read_back = pc->cfg.chunk_check_read,
         .prog = &prog,
     };
     pub_progress_start(&prog, pc->progress, "upload", pm.blob_size);
@@ -290,6 +291,12 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
         kf_errf(errstr, errstr_size, "uploading chunks to %s: %s", res->store, msg);
         goto out;
     }
+    if (res->up.chunks_repaired)
+        KF_LOG_W("publish",
+                 "%s/%s: repaired %" PRIu32 " chunk%s: the store held other bytes under "
+                 "their keys",
+                 o->model, o->version, res->up.chunks_repaired,
+                 res->up.chunks_repaired == 1 ? "" : "s");
 #if KFLEET_TEST_HOOKS
     if (f->tamper_chunk && f->tamper_index < n_chunks &&
         (err = pub_test_hook_tamper_chunk(pc->os, &chunks[f->tamper_index], pm.blob, errstr,
@@ -382,6 +389,7 @@ counts:
     objstore_counts(pc->os, &c1);
     res->put_requests = c1.puts - c0.puts;
     res->head_requests = c1.heads - c0.heads;
+    res->get_requests = c1.gets - c0.gets;
 out:
     if (sh_running)
         pthread_join(sh_thread, NULL);

@@ -23,6 +23,10 @@
  *              reducer applies (folded here independently); dry runs and
  *              commands the fleet would not apply send nothing; one signed by an
  *              untrusted key and one unsigned are reported by `verify`
+ *   repair     (issue 14) other bytes of the right size planted under a new
+ *              version's chunk keys: push proves content before skipping a
+ *              chunk (MD5 ETag, or a read-back with chunk.check=read), finds
+ *              them out, uploads over them and says so; `verify` passes
  *   faults     the test hooks for workers' tests: a tampered chunk, skewed
  *              golden outputs, a manifest signed by another key, an unsigned
  *              announcement — each caught by pub_verify_version / the reducer
@@ -355,6 +359,107 @@ static void scenario_dedup(void)
     printf("dedup: %zu chunks; v2 (one tensor changed) PUT %u chunks + manifest + signature; "
            "v3 via the binary: \"%u uploaded, %u already present\"\n",
            n1, new2, c.uploaded, c.present);
+}
+
+/* ------------------------------------------------------------ repair */
+
+/* @p len bytes that are not the chunk's, planted under its key through S3
+ * like anyone with write access to the bucket could; the store's ETag for
+ * them is their MD5 (what push compares), not the chunk's. */
+static void plant(const char *hex, size_t len, uint64_t seed)
+{
+    uint8_t *junk = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        junk[i] = (uint8_t)(seed >> 56);
+    }
+    char key[PUB_CHUNK_KEY_LEN], e[512], etag[OBJSTORE_ETAG_CAP];
+    pub_chunk_key(hex, key);
+    KT_ASSERT_MSG(!objstore_put(T.os, key, junk, len, e, sizeof(e)), "plant %s: %s", key, e);
+    struct pub_chunk *jc;
+    size_t n;
+    KT_ASSERT(!pub_chunk_hash(junk, len, len, 1, NULL, &jc, &n));
+    uint64_t size;
+    KT_ASSERT_MSG(!objstore_head_etag(T.os, key, &size, etag, e, sizeof(e)), "%s", e);
+    KT_ASSERT_MSG(size == len && !strcmp(etag, jc[0].md5),
+                  "the store's ETag of the planted object is \"%s\", its MD5 %s", etag, jc[0].md5);
+    free(jc);
+    free(junk);
+}
+
+static void expect_chunk_is(const char *hex, uint64_t size)
+{
+    char key[PUB_CHUNK_KEY_LEN], e[512], got[65];
+    pub_chunk_key(hex, key);
+    kf_buf b;
+    kf_buf_init(&b);
+    KT_ASSERT_MSG(!objstore_get(T.os, key, &b, 0, e, sizeof(e)), "%s", e);
+    crypto_sha256_hex(b.ptr, b.len, got);
+    KT_ASSERT_MSG(b.len == size && !strcmp(got, hex), "%s holds %zu bytes hashing to %s", key,
+                  b.len, got);
+    kf_buf_fini(&b);
+}
+
+static void expect_verify_ok(const char *version)
+{
+    const char *va[] = {"verify", "--model", T.model, "--version", version, "--pub", T.pub, NULL};
+    int rc = kt_pub_run(&T, "verify", va, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strstr(out, "FAIL") && strstr(out, "ok   chunks:"),
+                  "verify %s: exit %d\n%s%s", version, rc, out, err);
+}
+
+static void scenario_repair(void)
+{
+    struct kt_model_spec s = {.input_width = 40,
+                              .n_layers = 3,
+                              .widths = {128, 32, 6},
+                              .dtype = SCHEMA_DTYPE_F32,
+                              .seed = fresh_seed()};
+    char w[600];
+    path_in(w, sizeof(w), "w.safetensors");
+    kt_model_write(w, &s);
+    static char h[256][65];
+    size_t n = file_chunks(w, 4096, h, 256);
+    KT_ASSERT(n > 6);
+    /* chunks 1 and 2 of a version never pushed: other bytes, the right size */
+    plant(h[1], 4096, fresh_seed());
+    plant(h[2], 4096, fresh_seed() + 1);
+    const char *cs[] = {"--chunk-size", "4096", NULL};
+    int rc = push_bin("push-v1", "v1", w, cs);
+    KT_ASSERT_MSG(rc == 0, "push: exit %d: %s", rc, err);
+    struct counts c = parse_counts(out);
+    KT_ASSERT_MSG(c.uploaded == n && c.present == 0 && strstr(out, "repaired: 2 chunks"),
+                  "push over 2 planted chunks of %zu:\n%s", n, out);
+    KT_ASSERT_MSG(strstr(err, "other bytes under this chunk's key"), "no warning: %s", err);
+    expect_chunk_is(h[1], 4096);
+    expect_chunk_is(h[2], 4096);
+    expect_verify_ok("v1");
+    printf("repair: 2 planted chunks of the right size (ETag = their MD5): push says "
+           "\"repaired: 2 chunks\", uploads %u of %zu, verify passes\n",
+           c.uploaded, n);
+
+    /* chunk.check=read: the same weights as v2, one chunk replaced meanwhile;
+     * every chunk of the right size is read back and hashed */
+    plant(h[3], 4096, fresh_seed() + 2);
+    const char *rd[] = {"--chunk-size", "4096", "-X", "chunk.check=read", NULL};
+    rc = push_bin("push-v2", "v2", w, rd);
+    KT_ASSERT_MSG(rc == 0, "push v2: exit %d: %s", rc, err);
+    c = parse_counts(out);
+    unsigned read_back = 0;
+    const char *p = strstr(out, "read back (");
+    while (p && p > out && p[-1] == ' ')
+        p--;
+    while (p && p > out && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    KT_ASSERT_MSG(p && sscanf(p, "%u", &read_back) == 1, "no read-back count:\n%s", out);
+    KT_ASSERT_MSG(c.uploaded == 1 && c.present == n - 1 && strstr(out, "repaired: 1 chunk (") &&
+                      read_back >= n - 1,
+                  "chunk.check=read over 1 planted chunk:\n%s", out);
+    expect_chunk_is(h[3], 4096);
+    expect_verify_ok("v2");
+    printf("repair: chunk.check=read reads back %u chunks, repairs the planted one, verify "
+           "passes\n",
+           read_back);
 }
 
 /* ------------------------------------------------------------------ (3) */
@@ -798,7 +903,8 @@ static void scenario_faults(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: it_pub PUBLISH_MODEL readback|dedup|refuse|interrupt|ops|faults\n");
+        fprintf(stderr,
+                "usage: it_pub PUBLISH_MODEL readback|dedup|refuse|repair|interrupt|ops|faults\n");
         return KF_TEST_HARD_ERROR;
     }
     const char *sc = argv[2];
@@ -809,6 +915,7 @@ int main(int argc, char **argv)
         {"readback", scenario_readback},
         {"dedup", scenario_dedup},
         {"refuse", scenario_refuse},
+        {"repair", scenario_repair},
         {"ops", scenario_ops},
 #if KFLEET_TEST_HOOKS
         {"interrupt", scenario_interrupt},
