@@ -132,6 +132,10 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
     if (ls.n) /* qsort's base may not be NULL */
         qsort(ls.rows, ls.n, sizeof(*ls.rows), cmp_row);
     FILE *out = pc->out;
+    bool verified = !log_err && pub_log_verified(lg);
+    if (!log_err && !verified)
+        fprintf(out, "# signatures not checked (no --pub, trusted_keys or --key): every signed "
+                     "announcement below was taken as good, unverified\n");
     const char *cur = "";
     for (size_t i = 0; i < ls.n; i++) {
         const struct ls_row *r = &ls.rows[i];
@@ -140,9 +144,10 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
         if (strcmp(cur, r->model)) {
             cur = r->model;
             if (have_mi)
-                fprintf(out, "# %s: %s, target %s (seq %" PRIu64 ")%s%s\n", r->model,
+                fprintf(out, "# %s: %s, target %s (seq %" PRIu64 ")%s%s%s\n", r->model,
                         fleet_phase2str(mi.phase), mi.target[0] ? mi.target : "-", mi.seq,
-                        mi.previous_good[0] ? ", previous good " : "", mi.previous_good);
+                        mi.previous_good[0] ? ", previous good " : "", mi.previous_good,
+                        verified ? "" : " (unverified)");
             else
                 fprintf(out, "# %s: not on the control log%s\n", r->model,
                         log_err ? " (could not be read)" : "");
@@ -155,9 +160,15 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
             snprintf(off, sizeof(off), "%" PRId64, r->rec->offset);
         }
         status_of(r, &mi, have_mi, status, sizeof(status));
-        fprintf(out, "%-20s %-20s %5s %8s %-6s %-13s %s\n", r->model, r->version, seq, off,
-                r->in_store ? "yes" : "no", r->rec ? ctl_sig_verdict2str(r->rec->sig) : "-",
-                status);
+        /* Without a key a well-formed signature cannot be checked: "unverified",
+         * never a verdict that reads like a pass. */
+        const char *sig = !r->rec ? "-"
+                          : !verified && r->rec->sig == CTL_SIG_UNKNOWN_KEY
+                              ? "unverified"
+                              : ctl_sig_verdict2str(r->rec->sig);
+        fprintf(out, "%-20s %-20s %5s %8s %-6s %-13s %s%s\n", r->model, r->version, seq, off,
+                r->in_store ? "yes" : "no", sig, status,
+                r->rec && !verified ? " (unverified)" : "");
     }
     if (!ls.n)
         fprintf(stderr, "no versions%s%s\n", model ? " of " : "", model ? model : "");

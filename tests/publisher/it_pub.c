@@ -27,6 +27,11 @@
  *              version's chunk keys: push proves content before skipping a
  *              chunk (MD5 ETag, or a read-back with chunk.check=read), finds
  *              them out, uploads over them and says so; `verify` passes
+ *   forged     (issue 14) an unsigned model.published with seq INT64_MAX and one
+ *              signed by a stranger's key do not block `push` of the model
+ *              (its fold requires signatures: trusted_keys, else its own key)
+ *              and push names the stranger's key; `ls` without any key says
+ *              the signatures were not checked and shows "unverified"
  *   faults     the test hooks for workers' tests: a tampered chunk, skewed
  *              golden outputs, a manifest signed by another key, an unsigned
  *              announcement — each caught by pub_verify_version / the reducer
@@ -460,6 +465,89 @@ static void scenario_repair(void)
     printf("repair: chunk.check=read reads back %u chunks, repairs the planted one, verify "
            "passes\n",
            read_back);
+}
+
+/* ------------------------------------------------------------ forged */
+
+/* A model.published of T.model naming @p version at @p seq, signed by
+ * @p signer (NULL: unsigned), appended to the test's control topic. */
+static int64_t forge(const char *version, uint64_t seq, const struct crypto_ed25519_key *signer)
+{
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_MODEL_PUBLISHED);
+    pub_event_id(ev.event_id, "forged");
+    snprintf(ev.model, sizeof(ev.model), "%s", T.model);
+    snprintf(ev.version, sizeof(ev.version), "%s", version);
+    ev.seq = seq;
+    snprintf(ev.manifest.bucket, sizeof(ev.manifest.bucket), "%s",
+             kt_service_env("KFLEET_S3_BUCKET"));
+    snprintf(ev.manifest.key, sizeof(ev.manifest.key), "models/%s/%s/manifest.json", T.model,
+             version);
+    memset(ev.manifest.sha256, 'a', 64);
+    ev.manifest.sha256[64] = '\0';
+    ev.manifest.size = 1000;
+    ctl_strategy_default(&ev.strategy);
+    int64_t offset = -1;
+    char e[1024];
+    KT_ASSERT_MSG(!pub_announce(&T.pc, signer, &ev, &offset, e, sizeof(e)), "forge: %s", e);
+    return offset;
+}
+
+static void scenario_forged(void)
+{
+    struct kt_model_spec s = {.input_width = 16,
+                              .n_layers = 2,
+                              .widths = {32, 4},
+                              .dtype = SCHEMA_DTYPE_F32,
+                              .seed = fresh_seed()};
+    char w1[600], w2[600], e[1024];
+    path_in(w1, sizeof(w1), "w1.safetensors");
+    kt_model_write(w1, &s);
+    s.tweak_seed = 5;
+    path_in(w2, sizeof(w2), "w2.safetensors");
+    kt_model_write(w2, &s);
+    int rc = push_bin("push-v1", "v1", w1, NULL);
+    KT_ASSERT_MSG(rc == 0 && strstr(out, "as seq 1"), "push v1: exit %d: %s%s", rc, out, err);
+
+    /* no key at all: the highest seq there is */
+    int64_t unsigned_at = forge("evil", (uint64_t)INT64_MAX, NULL);
+    /* a well-formed signature by a key nobody trusts */
+    char skey[600], spub[600];
+    kt_pub_keygen(&T, "stranger", skey, spub, sizeof(skey));
+    struct crypto_ed25519_key stranger;
+    KT_ASSERT(!crypto_ed25519_load(&stranger, skey, e, sizeof(e)));
+    int64_t stranger_at = forge("evil2", (uint64_t)INT64_MAX - 1, &stranger);
+
+    /* push without trusted_keys: its own key's announcements count, nothing else */
+    rc = push_bin("push-v2", "v2", w2, NULL);
+    KT_ASSERT_MSG(rc == 0 && strstr(out, "as seq 2") && strstr(out, "(applied"),
+                  "push v2 after forged seq %" PRId64 " (offset %" PRId64 "): exit %d\n%s%s",
+                  INT64_MAX, unsigned_at, rc, out, err);
+    KT_ASSERT_MSG(strstr(err, stranger.key_id) && strstr(err, "trusted_keys"),
+                  "push does not name the stranger's key %s: %s", stranger.key_id, err);
+    printf("forged: push v2 is seq 2 despite an unsigned seq %" PRId64 " at offset %" PRId64
+           " and a stranger's seq at offset %" PRId64 "; it warns about key %s\n",
+           INT64_MAX, unsigned_at, stranger_at, stranger.key_id);
+
+    /* ls with no key: not checked, and says so */
+    const char *la[] = {"ls", "--model", T.model, NULL};
+    rc = kt_pub_run(&T, "ls-nokey", la, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && strstr(out, "signatures not checked") && strstr(out, "unverified") &&
+                      !strstr(out, " ok "),
+                  "ls without keys: exit %d\n%s%s", rc, out, err);
+    printf("%s", out);
+    /* ls with the key: v2 is the target; the forgeries are refused */
+    const char *lk[] = {"ls", "--model", T.model, "--pub", T.pub, NULL};
+    rc = kt_pub_run(&T, "ls-pub", lk, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strstr(out, "signatures not checked") &&
+                      strstr(out, "target (rolling)") && strstr(out, "unsigned") &&
+                      strstr(out, "unknown_key"),
+                  "ls --pub: exit %d\n%s%s", rc, out, err);
+    char *v2 = strstr(out, " v2 ");
+    KT_ASSERT_MSG(v2 && strstr(v2, "target (rolling)"), "v2 is not the target:\n%s", out);
+    printf("%s", out);
+    printf("forged: ls without a key says \"signatures not checked\" and \"unverified\"; with "
+           "--pub, v2 is the target and both forgeries are refused\n");
 }
 
 /* ------------------------------------------------------------------ (3) */
@@ -903,8 +991,8 @@ static void scenario_faults(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr,
-                "usage: it_pub PUBLISH_MODEL readback|dedup|refuse|repair|interrupt|ops|faults\n");
+        fprintf(stderr, "usage: it_pub PUBLISH_MODEL "
+                        "readback|dedup|refuse|repair|forged|interrupt|ops|faults\n");
         return KF_TEST_HARD_ERROR;
     }
     const char *sc = argv[2];
@@ -916,6 +1004,7 @@ int main(int argc, char **argv)
         {"dedup", scenario_dedup},
         {"refuse", scenario_refuse},
         {"repair", scenario_repair},
+        {"forged", scenario_forged},
         {"ops", scenario_ops},
 #if KFLEET_TEST_HOOKS
         {"interrupt", scenario_interrupt},
