@@ -33,7 +33,9 @@ struct pub_log {
 static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 {
     struct pub_log *lg = opaque;
-    kf_log(lg->pc->verbose > 1 ? level : KF_LOG_DEBUG, "fleet", "%s", line);
+    char clean[2048];
+    kf_log(lg->pc->verbose > 1 ? level : KF_LOG_DEBUG, "fleet", "%s",
+           pub_text_clean(line, clean, sizeof(clean)));
 }
 
 static int reach_err(struct pub_log *lg, int err, const char *what, char *errstr,

@@ -401,8 +401,8 @@ write_manifest:
     KF_LOG_D("publish", "read back");
     const struct pub_record *r = pub_log_record_at(lg, res->offset);
     res->verdict = r ? r->res.verdict : FLEET_IGNORED;
-    snprintf(res->verdict_reason, sizeof(res->verdict_reason), "%s",
-             r ? r->res.reason : "the event did not decode");
+    pub_text_clean(r ? r->res.reason : "the event did not decode", res->verdict_reason,
+                   sizeof(res->verdict_reason));
     res->us.announce = since(t);
     if (res->verdict != FLEET_APPLIED && f == &no_faults) {
         kf_errf(errstr, errstr_size,

@@ -548,6 +548,23 @@ static void scenario_forged(void)
     printf("%s", out);
     printf("forged: ls without a key says \"signatures not checked\" and \"unverified\"; with "
            "--pub, v2 is the target and both forgeries are refused\n");
+
+    /* an operator's reason with terminal escapes: the command's output and the
+     * fold's log lines (-vv) show them escaped, never as the byte ESC */
+    const char *ab[] = {
+        "abort", "--model", T.model, "--key", T.key, "--reason", "stop \x1b[2J\x1b[H now",
+        "-v",    "-v",      NULL};
+    rc = kt_pub_run(&T, "abort-esc", ab, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strchr(out, 0x1b) && !strchr(err, 0x1b),
+                  "abort with ESC in its reason: exit %d\n%s%s", rc, out, err);
+    const char *l2[] = {"ls", "--model", T.model, "--key", T.key, "-v", "-v", NULL};
+    rc = kt_pub_run(&T, "ls-esc", l2, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strchr(out, 0x1b) && !strchr(err, 0x1b) &&
+                      strstr(out, "halted (aborted: stop \\x1b[2J\\x1b[H now)"),
+                  "ls -vv after the abort: exit %d\n%s%s", rc, out, err);
+    printf("forged: an abort reason holding \\x1b[2J: no ESC byte in abort's output or ls -vv's; "
+           "ls shows it escaped: %s",
+           strstr(out, "# "));
 }
 
 /* ------------------------------------------------------------------ (3) */
