@@ -212,6 +212,17 @@ int objstore_head(objstore *os, const char *key, uint64_t *size, char *errstr, s
     return 0;
 }
 
+int objstore_head_etag(objstore *os, const char *key, uint64_t *size, char etag[OBJSTORE_ETAG_CAP],
+                       char *errstr, size_t errstr_size)
+{
+    _Static_assert(OBJSTORE_ETAG_CAP == S3IO_ETAG_CAP, "one ETag size");
+    etag[0] = '\0';
+    if (!os->s3)
+        return objstore_head(os, key, size, errstr, errstr_size);
+    atomic_fetch_add(&os->heads, 1);
+    return s3io_head_etag(os->s3, key, size, etag, 0, errstr, errstr_size);
+}
+
 int objstore_get(objstore *os, const char *key, kf_buf *out, size_t max_size, char *errstr,
                  size_t errstr_size)
 {

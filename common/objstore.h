@@ -51,6 +51,19 @@ int objstore_put(objstore *os, const char *key, const void *data, size_t len, ch
                  size_t errstr_size);
 /** @returns 0 exists (size filled if non-NULL), -ENOENT, others */
 int objstore_head(objstore *os, const char *key, uint64_t *size, char *errstr, size_t errstr_size);
+/** Room for objstore_head_etag's ETag (as S3IO_ETAG_CAP). */
+#define OBJSTORE_ETAG_CAP 80
+
+/**
+ * @brief HEAD with the object's ETag ("" when the store gives none: always
+ *        for file://). On s3:// it is the server's ETag without quotes: the
+ *        hex MD5 of the bytes for an object written by one PUT (S3 without
+ *        SSE-KMS, S3Proxy, MinIO), something else for multipart objects. It
+ *        is the server's claim, not a read of the bytes.
+ * @returns 0 exists (size filled if non-NULL), -ENOENT, others
+ */
+int objstore_head_etag(objstore *os, const char *key, uint64_t *size, char etag[OBJSTORE_ETAG_CAP],
+                       char *errstr, size_t errstr_size);
 /** @brief Append the whole object to @p out; -EFBIG past @p max_size (0: no limit). */
 int objstore_get(objstore *os, const char *key, kf_buf *out, size_t max_size, char *errstr,
                  size_t errstr_size);

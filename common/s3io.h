@@ -104,6 +104,23 @@ int s3io_put(s3io *s3, const char *key, const void *data, size_t len, int timeou
 int s3io_head(s3io *s3, const char *key, uint64_t *size, int timeout_ms, char *errstr,
               size_t errstr_size);
 
+/** Room for an ETag as s3io_head_etag returns it (S3's are 32 hex, or 32 hex + "-N"). */
+#define S3IO_ETAG_CAP 80
+
+/**
+ * @brief HEAD, with the object's ETag as the server sent it, surrounding
+ *        quotes removed; "" when the server sent none (or one longer than
+ *        S3IO_ETAG_CAP - 1, which no S3 sends). For an object written by one
+ *        PUT without SSE-KMS, S3 and S3Proxy send the MD5 of its bytes in hex;
+ *        a multipart object's ETag has a "-N" suffix and is not a digest of
+ *        the bytes. What it proves is the caller's decision (the server's word).
+ * @param[out] size may be NULL
+ * @param[out] etag S3IO_ETAG_CAP bytes, NUL-terminated on success
+ * @returns as s3io_head
+ */
+int s3io_head_etag(s3io *s3, const char *key, uint64_t *size, char etag[S3IO_ETAG_CAP],
+                   int timeout_ms, char *errstr, size_t errstr_size);
+
 /**
  * @brief DELETE @p key. Deleting a missing object succeeds (S3 semantics).
  * @returns 0; errors as above

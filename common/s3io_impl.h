@@ -66,6 +66,7 @@ struct s3io_op {
 
     /* HEAD */
     uint64_t size;
+    char etag[S3IO_ETAG_CAP]; /* without quotes; "" when none */
 
     /* LIST: one page per attempt; marker = the last key delivered. */
     const char *prefix;

@@ -2,6 +2,7 @@
 #include "common/s3io_impl.h"
 
 #include <errno.h>
+#include <string.h>
 
 void s3io_object_issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms)
 {
@@ -32,8 +33,8 @@ void s3io_object_issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms
     }
 }
 
-static int run1(s3io *s3, enum s3io_op_kind kind, const char *key, uint64_t *size, int timeout_ms,
-                char *errstr, size_t errstr_size)
+static int run1(s3io *s3, enum s3io_op_kind kind, const char *key, uint64_t *size, char *etag,
+                int timeout_ms, char *errstr, size_t errstr_size)
 {
     struct s3io_op op;
     s3io_op_init(&op, s3, kind, key);
@@ -53,6 +54,8 @@ static int run1(s3io *s3, enum s3io_op_kind kind, const char *key, uint64_t *siz
     }
     if (!err && size)
         *size = op.size;
+    if (!err && etag)
+        memcpy(etag, op.etag, sizeof(op.etag));
     return err;
 }
 
@@ -61,19 +64,27 @@ int s3io_head(s3io *s3, const char *key, uint64_t *size, int timeout_ms, char *e
 {
     if (!s3 || !key || !*key)
         return -EINVAL;
-    return run1(s3, S3IO_OP_HEAD, key, size, timeout_ms, errstr, errstr_size);
+    return run1(s3, S3IO_OP_HEAD, key, size, NULL, timeout_ms, errstr, errstr_size);
+}
+
+int s3io_head_etag(s3io *s3, const char *key, uint64_t *size, char etag[S3IO_ETAG_CAP],
+                   int timeout_ms, char *errstr, size_t errstr_size)
+{
+    if (!s3 || !key || !*key || !etag)
+        return -EINVAL;
+    return run1(s3, S3IO_OP_HEAD, key, size, etag, timeout_ms, errstr, errstr_size);
 }
 
 int s3io_delete(s3io *s3, const char *key, int timeout_ms, char *errstr, size_t errstr_size)
 {
     if (!s3 || !key || !*key)
         return -EINVAL;
-    return run1(s3, S3IO_OP_DELETE, key, NULL, timeout_ms, errstr, errstr_size);
+    return run1(s3, S3IO_OP_DELETE, key, NULL, NULL, timeout_ms, errstr, errstr_size);
 }
 
 int s3io_bucket_create(s3io *s3, int timeout_ms, char *errstr, size_t errstr_size)
 {
     if (!s3)
         return -EINVAL;
-    return run1(s3, S3IO_OP_BUCKET_CREATE, "", NULL, timeout_ms, errstr, errstr_size);
+    return run1(s3, S3IO_OP_BUCKET_CREATE, "", NULL, NULL, timeout_ms, errstr, errstr_size);
 }

@@ -37,9 +37,18 @@ void s3io_op_init(struct s3io_op *op, s3io *s3, enum s3io_op_kind kind, const ch
 S3Status s3io_on_properties(const S3ResponseProperties *props, void *data)
 {
     struct s3io_op *op = data;
-    if (op->kind == S3IO_OP_HEAD)
+    if (op->kind == S3IO_OP_HEAD) {
         op->size = props->contentLength;
-    else if (op->kind == S3IO_OP_GET)
+        op->etag[0] = '\0';
+        const char *e = props->eTag;
+        size_t n = e ? strlen(e) : 0;
+        if (n >= 2 && e[0] == '"' && e[n - 1] == '"')
+            e++, n -= 2;
+        if (n && n < sizeof(op->etag)) {
+            memcpy(op->etag, e, n);
+            op->etag[n] = '\0';
+        }
+    } else if (op->kind == S3IO_OP_GET)
         op->attempt_expect = props->contentLength;
     return S3StatusOK;
 }

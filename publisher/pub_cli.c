@@ -533,8 +533,9 @@ static int run(struct pub_ctx *pc, const struct cli *c)
         if (!c->dry_run)
             printf("  event:  rollout.command %s at offset %lld\n", res.event_id,
                    (long long)res.offset);
+        char why[4 * sizeof(res.res.reason)];
         if (res.res.reason[0])
-            printf("  reason: %s\n", res.res.reason);
+            printf("  reason: %s\n", pub_text_clean(res.res.reason, why, sizeof(why)));
         return 0;
     }
     case CMD_LS:

@@ -32,6 +32,10 @@ const struct kf_prop pub_props[] = {
     {"upload.parallel", KF_PROP_INT, "8", 1, 64, NULL, "chunk PUTs (and HEADs) in flight"},
     {"upload.deadline_ms", KF_PROP_INT, "1800000", 1000, 86400000, NULL,
      "deadline for all chunk uploads together; each PUT retries with back-off until then"},
+    {"chunk.check", KF_PROP_ENUM, "etag", 0, 0, "etag|read",
+     "how push proves a chunk already in the store holds its bytes before skipping it: etag "
+     "(the store's MD5 ETag, a read-back where there is none or it differs) or read (read "
+     "back and SHA-256 every such chunk)"},
     {"hash.threads", KF_PROP_INT, "0", 0, 64, NULL, "chunk hashing threads (0 = one per core)"},
     {"golden.rows", KF_PROP_INT, "8", 1, 1024, NULL, "golden vectors: input rows"},
     {"golden.seed", KF_PROP_INT, "1801675108", 0, 0, NULL,
@@ -80,6 +84,7 @@ void pub_config_parse(struct pub_config *cfg, const kf_conf *conf)
     cfg->chunk_size = (uint64_t)kf_conf_int(conf, "chunk.size");
     cfg->upload_parallel = (unsigned)kf_conf_int(conf, "upload.parallel");
     cfg->upload_deadline_ms = (int)kf_conf_int(conf, "upload.deadline_ms");
+    cfg->chunk_check_read = !strcmp(kf_conf_str(conf, "chunk.check"), "read");
     cfg->hash_threads = (unsigned)kf_conf_int(conf, "hash.threads");
     cfg->golden_rows = (uint32_t)kf_conf_int(conf, "golden.rows");
     cfg->golden_seed = (uint64_t)kf_conf_int(conf, "golden.seed");

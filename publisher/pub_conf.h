@@ -27,6 +27,7 @@ struct pub_config {
     uint64_t chunk_size;      /**< chunk.size, bytes */
     unsigned upload_parallel; /**< upload.parallel, 1..64 */
     int upload_deadline_ms;   /**< upload.deadline_ms */
+    bool chunk_check_read;    /**< chunk.check=read (else etag) */
     unsigned hash_threads;    /**< hash.threads; 0: one per core */
     uint32_t golden_rows;     /**< golden.rows */
     uint64_t golden_seed;     /**< golden.seed */

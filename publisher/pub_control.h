@@ -4,12 +4,17 @@
  *        beginning to the high watermark) through the fleet-state reducer,
  *        and append signed events through the idempotent producer.
  *
- * Signatures while folding: with `trusted_keys` configured the publisher
- * folds exactly as a worker with that file does (unsigned or untrusted
- * model.published / rollout.command are ignored). Without it every event
- * counts, which can only make the next seq higher than the workers' — never
- * a seq they would refuse. Each signed-type record's verdict is kept either
- * way (pub_log_records) for ls and verify.
+ * Signatures while folding: the fold requires signatures, as a worker's
+ * does, against `trusted_keys` when configured, else against the signing
+ * key's public half (pub_ctx_keyring): unsigned or untrusted model.published
+ * / rollout.command are ignored, so a forged event cannot move the seq push
+ * announces or the phase an operator command is checked against. Only an
+ * invocation with no key at all (ls without --key or --pub) cannot check a
+ * signature: it folds a well-formed one as good, unverified
+ * (pub_log_verified() is false; ls says so); unsigned events stay ignored,
+ * as every worker ignores them. Each
+ * signed-type record's verdict is kept either way (pub_log_records) for ls
+ * and verify.
  *
  * @locality a pub_log belongs to one thread.
  */
@@ -62,6 +67,13 @@ size_t pub_log_records(const pub_log *lg, const struct pub_record **out);
 
 /** @brief The record at @p offset, or NULL (borrowed). */
 const struct pub_record *pub_log_record_at(const pub_log *lg, int64_t offset);
+
+/**
+ * @brief Whether the fold checked signatures (some key was there to check
+ *        them with). false: every well-formed signature was taken as good,
+ *        and nothing the fold says is verified.
+ */
+bool pub_log_verified(const pub_log *lg);
 
 /** @brief Records that did not decode (skipped, as workers skip them). */
 size_t pub_log_undecodable(const pub_log *lg);

@@ -33,7 +33,9 @@ struct pub_log {
 static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 {
     struct pub_log *lg = opaque;
-    kf_log(lg->pc->verbose > 1 ? level : KF_LOG_DEBUG, "fleet", "%s", line);
+    char clean[2048];
+    kf_log(lg->pc->verbose > 1 ? level : KF_LOG_DEBUG, "fleet", "%s",
+           pub_text_clean(line, clean, sizeof(clean)));
 }
 
 static int reach_err(struct pub_log *lg, int err, const char *what, char *errstr,
@@ -63,13 +65,19 @@ int pub_log_open(struct pub_ctx *pc, pub_log **out, char *errstr, size_t errstr_
     lg->pc = pc;
     lg->topic = pc->cfg.topic_control;
     lg->timeout_ms = pc->cfg.control_timeout_ms;
-    /* Verdicts need some keyring; without one every signed event reads
-     * unknown_key, which is the truth for this invocation. */
+    /* The keys: trusted_keys, else the signing key's public half (every
+     * command that writes has one). A fold with keys requires signatures as
+     * the workers' does, so nobody without a trusted key can move a seq or a
+     * phase the publisher decides from (a forged unsigned seq of INT64_MAX
+     * used to block every later push of the model). A reader with no key at
+     * all (ls without --key or --pub) cannot check a signature: it takes a
+     * well-formed one as good and says the result is unverified; unsigned
+     * events stay ignored, as every worker ignores them. */
     char ignore[8];
     lg->kr = pub_ctx_keyring(pc, ignore, sizeof(ignore));
     struct fleet_opts fo;
     fleet_opts_default(&fo);
-    fo.require_signatures = pc->trusted != NULL;
+    fo.require_signatures = true;
     fo.log = fleet_log;
     fo.log_opaque = lg;
     const char *props[8];
@@ -154,8 +162,9 @@ static int feed(struct pub_log *lg, const kio_msg *msg)
     bool has_sig = !kio_msg_header(msg, CTL_SIG_HEADER, &sig);
     r.sig = ctl_sig_verify(has_sig ? sig.ptr : NULL, sig.len, msg->value.ptr, msg->value.len,
                            lg->kr, r.key_id);
+    enum ctl_sig_verdict fed = !lg->kr && r.sig == CTL_SIG_UNKNOWN_KEY ? CTL_SIG_OK : r.sig;
     struct fleet_record fr = {
-        .ev = &r.ev, .offset = msg->offset, .ts_ms = msg->timestamp_ms, .sig = r.sig};
+        .ev = &r.ev, .offset = msg->offset, .ts_ms = msg->timestamp_ms, .sig = fed};
     int err = fleet_state_feed(lg->fs, &fr, &r.res);
     if (err)
         return err;
@@ -228,6 +237,11 @@ const struct pub_record *pub_log_record_at(const pub_log *lg, int64_t offset)
         if (lg->rec[i].offset == offset)
             return &lg->rec[i];
     return NULL;
+}
+
+bool pub_log_verified(const pub_log *lg)
+{
+    return lg->kr != NULL;
 }
 
 size_t pub_log_undecodable(const pub_log *lg)

@@ -132,19 +132,31 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
     if (ls.n) /* qsort's base may not be NULL */
         qsort(ls.rows, ls.n, sizeof(*ls.rows), cmp_row);
     FILE *out = pc->out;
+    bool verified = !log_err && pub_log_verified(lg);
+    if (!log_err && !verified)
+        fprintf(out, "# signatures not checked (no --pub, trusted_keys or --key): every signed "
+                     "announcement below was taken as good, unverified\n");
     const char *cur = "";
     for (size_t i = 0; i < ls.n; i++) {
         const struct ls_row *r = &ls.rows[i];
         struct fleet_model_info mi = {0};
         bool have_mi = !log_err && !fleet_model_get(pub_log_state(lg), r->model, &mi);
         if (strcmp(cur, r->model)) {
+            char hm[4 * CTL_NAME_CAP];
             cur = r->model;
-            if (have_mi)
-                fprintf(out, "# %s: %s, target %s (seq %" PRIu64 ")%s%s\n", r->model,
-                        fleet_phase2str(mi.phase), mi.target[0] ? mi.target : "-", mi.seq,
-                        mi.previous_good[0] ? ", previous good " : "", mi.previous_good);
-            else
-                fprintf(out, "# %s: not on the control log%s\n", r->model,
+            if (have_mi) {
+                /* halt_reason quotes an operator's or a worker's reason: escaped */
+                char why[4 * CTL_REASON_CAP];
+                fprintf(out, "# %s: %s%s%s%s, target %s (seq %" PRIu64 ")%s%s%s\n",
+                        pub_text_clean(r->model, hm, sizeof(hm)), fleet_phase2str(mi.phase),
+                        mi.halt_reason[0] ? " (" : "",
+                        mi.halt_reason[0] ? pub_text_clean(mi.halt_reason, why, sizeof(why)) : "",
+                        mi.halt_reason[0] ? ")" : "", mi.target[0] ? mi.target : "-", mi.seq,
+                        mi.previous_good[0] ? ", previous good " : "", mi.previous_good,
+                        verified ? "" : " (unverified)");
+            } else
+                fprintf(out, "# %s: not on the control log%s\n",
+                        pub_text_clean(r->model, hm, sizeof(hm)),
                         log_err ? " (could not be read)" : "");
             fprintf(out, "%-20s %-20s %5s %8s %-6s %-13s %s\n", "MODEL", "VERSION", "SEQ", "OFFSET",
                     "STORE", "SIGNATURE", "STATUS");
@@ -155,9 +167,18 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
             snprintf(off, sizeof(off), "%" PRId64, r->rec->offset);
         }
         status_of(r, &mi, have_mi, status, sizeof(status));
-        fprintf(out, "%-20s %-20s %5s %8s %-6s %-13s %s\n", r->model, r->version, seq, off,
-                r->in_store ? "yes" : "no", r->rec ? ctl_sig_verdict2str(r->rec->sig) : "-",
-                status);
+        /* Without a key a well-formed signature cannot be checked: "unverified",
+         * never a verdict that reads like a pass. */
+        const char *sig = !r->rec ? "-"
+                          : !verified && r->rec->sig == CTL_SIG_UNKNOWN_KEY
+                              ? "unverified"
+                              : ctl_sig_verdict2str(r->rec->sig);
+        /* names from store keys are not checked by anyone: escape them too */
+        char cm[4 * CTL_NAME_CAP], cv[4 * CTL_NAME_CAP], cs[4 * sizeof(status)];
+        fprintf(
+            out, "%-20s %-20s %5s %8s %-6s %-13s %s%s\n", pub_text_clean(r->model, cm, sizeof(cm)),
+            pub_text_clean(r->version, cv, sizeof(cv)), seq, off, r->in_store ? "yes" : "no", sig,
+            pub_text_clean(status, cs, sizeof(cs)), r->rec && !verified ? " (unverified)" : "");
     }
     if (!ls.n)
         fprintf(stderr, "no versions%s%s\n", model ? " of " : "", model ? model : "");

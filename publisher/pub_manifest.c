@@ -113,6 +113,28 @@ int pub_manifest_check_absent(struct pub_ctx *pc, const char *key, const struct 
     return -EEXIST;
 }
 
+/* Read @p key back and compare it with the @p len bytes at @p want: what a
+ * worker will fetch is what was written, before anything names it. */
+static int read_back(struct pub_ctx *pc, const char *key, const uint8_t *want, size_t len,
+                     char *errstr, size_t errstr_size)
+{
+    char msg[512];
+    kf_buf got;
+    kf_buf_init(&got);
+    int err = objstore_get(pc->os, key, &got, len + 1, msg, sizeof(msg));
+    if (err == -EFBIG || (!err && (got.len != len || memcmp(got.ptr, want, len)))) {
+        kf_errf(errstr, errstr_size,
+                "%s in %s is not what was just written: someone else writes there; "
+                "nothing was announced",
+                key, objstore_url(pc->os));
+        err = -EIO;
+    } else if (err) {
+        kf_errf(errstr, errstr_size, "reading back %s: %s", key, msg);
+    }
+    kf_buf_fini(&got);
+    return err;
+}
+
 int pub_manifest_put(struct pub_ctx *pc, struct manifest *m, const char *key,
                      const struct crypto_ed25519_key *signer, kf_buf *bytes, char sha256[65],
                      char *errstr, size_t errstr_size)
@@ -130,17 +152,21 @@ int pub_manifest_put(struct pub_ctx *pc, struct manifest *m, const char *key,
         kf_errf(errstr, errstr_size, "upload %s: %s", key, msg);
         return err;
     }
-    if (!signer)
-        return 0;
     kf_buf sig;
     kf_buf_init(&sig);
     char sig_key[640];
     snprintf(sig_key, sizeof(sig_key), "%.*s.sig", (int)(strlen(key) - strlen(".json")), key);
-    err = manifest_sig_encode(signer, bytes->ptr, bytes->len, &sig);
-    if (err)
-        kf_errf(errstr, errstr_size, "signing the manifest: %s", kf_strerror(err));
-    else if ((err = objstore_put(pc->os, sig_key, sig.ptr, sig.len, msg, sizeof(msg))))
-        kf_errf(errstr, errstr_size, "upload %s: %s", sig_key, msg);
+    if (signer) {
+        err = manifest_sig_encode(signer, bytes->ptr, bytes->len, &sig);
+        if (err)
+            kf_errf(errstr, errstr_size, "signing the manifest: %s", kf_strerror(err));
+        else if ((err = objstore_put(pc->os, sig_key, sig.ptr, sig.len, msg, sizeof(msg))))
+            kf_errf(errstr, errstr_size, "upload %s: %s", sig_key, msg);
+    }
+    if (!err)
+        err = read_back(pc, key, bytes->ptr, bytes->len, errstr, errstr_size);
+    if (!err && signer)
+        err = read_back(pc, sig_key, sig.ptr, sig.len, errstr, errstr_size);
     kf_buf_fini(&sig);
     return err;
 }

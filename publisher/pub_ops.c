@@ -107,9 +107,11 @@ int pub_command(struct pub_ctx *pc, const struct pub_command_opts *o,
     if (!fleet_model_get(fs, o->model, &mi))
         snprintf(res->target, sizeof(res->target), "%s", mi.target);
     if (res->res.verdict != FLEET_APPLIED && !o->force) {
+        char why[4 * sizeof(res->res.reason)];
         kf_errf(errstr, errstr_size, "the fleet would not apply %s to %s now (%s): %s%s",
                 ctl_action2str(o->action), o->model, fleet_verdict2str(res->res.verdict),
-                res->res.reason, o->dry_run ? "" : "; nothing sent (--force sends it anyway)");
+                pub_text_clean(res->res.reason, why, sizeof(why)),
+                o->dry_run ? "" : "; nothing sent (--force sends it anyway)");
         err = -EPERM;
         goto out;
     }
@@ -134,9 +136,10 @@ int pub_command(struct pub_ctx *pc, const struct pub_command_opts *o,
     if (!fleet_model_get(pub_log_state(lg), o->model, &mi))
         snprintf(res->target, sizeof(res->target), "%s", mi.target);
     if (r->res.verdict != FLEET_APPLIED && !o->force) {
+        char why[4 * sizeof(r->res.reason)];
         kf_errf(errstr, errstr_size, "%s landed at offset %" PRId64 " but was %s: %s",
                 ctl_action2str(o->action), res->offset, fleet_verdict2str(r->res.verdict),
-                r->res.reason);
+                pub_text_clean(r->res.reason, why, sizeof(why)));
         err = -ESTALE;
     }
 out:

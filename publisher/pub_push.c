@@ -134,6 +134,31 @@ static int log_seq(pub_log *lg, const struct pub_push_opts *o, uint64_t *seq, ch
     return 0;
 }
 
+/* Announcements of the model signed by a key this push cannot check: another
+ * publisher's (then trusted_keys is missing here and our seq may be lower
+ * than the workers'), or a forger's (then ignoring it is right). Without
+ * trusted_keys we cannot tell them apart: say so once, naming the key. */
+static void warn_unknown_keys(struct pub_ctx *pc, pub_log *lg, const char *model, uint64_t seq)
+{
+    if (pc->trusted)
+        return; /* the workers' keys: an unknown one is an intruder (audit flags it) */
+    const struct pub_record *r;
+    size_t n = pub_log_records(lg, &r);
+    const struct pub_record *top = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].ev.type == CTL_MODEL_PUBLISHED && r[i].sig == CTL_SIG_UNKNOWN_KEY &&
+            !strcmp(r[i].ev.model, model) && r[i].ev.seq > seq &&
+            (!top || r[i].ev.seq > top->ev.seq))
+            top = &r[i];
+    if (top)
+        KF_LOG_W("publish",
+                 "%s: ignoring model.published seq %" PRIu64 " at offset %" PRId64
+                 " signed by key %s, which is not this push's: without trusted_keys only "
+                 "this key's announcements count. If %s is a trusted publisher, give "
+                 "-X trusted_keys=FILE (the workers' file) so the seq counts it",
+                 model, top->ev.seq, top->offset, top->key_id, top->key_id);
+}
+
 static const struct pub_push_faults no_faults;
 
 /* The faults a test asked for; none at all outside a test build. */
@@ -255,6 +280,7 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
         (err = pub_log_catch_up(lg, -1, errstr, errstr_size)) ||
         (err = log_seq(lg, o, &seq, errstr, errstr_size)))
         goto out;
+    warn_unknown_keys(pc, lg, o->model, seq);
     res->seq = m->seq = f->seq ? f->seq : seq + 1;
     res->us.log = since(t);
 
@@ -281,6 +307,7 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
     struct pub_upload_opts uo = {
         .parallel = pc->cfg.upload_parallel,
         .deadline_ms = pc->cfg.upload_deadline_ms,
+        .read_back = pc->cfg.chunk_check_read,
         .prog = &prog,
     };
     pub_progress_start(&prog, pc->progress, "upload", pm.blob_size);
@@ -290,6 +317,12 @@ int pub_push(struct pub_ctx *pc, const struct pub_push_opts *o, struct pub_push_
         kf_errf(errstr, errstr_size, "uploading chunks to %s: %s", res->store, msg);
         goto out;
     }
+    if (res->up.chunks_repaired)
+        KF_LOG_W("publish",
+                 "%s/%s: repaired %" PRIu32 " chunk%s: the store held other bytes under "
+                 "their keys",
+                 o->model, o->version, res->up.chunks_repaired,
+                 res->up.chunks_repaired == 1 ? "" : "s");
 #if KFLEET_TEST_HOOKS
     if (f->tamper_chunk && f->tamper_index < n_chunks &&
         (err = pub_test_hook_tamper_chunk(pc->os, &chunks[f->tamper_index], pm.blob, errstr,
@@ -368,8 +401,8 @@ write_manifest:
     KF_LOG_D("publish", "read back");
     const struct pub_record *r = pub_log_record_at(lg, res->offset);
     res->verdict = r ? r->res.verdict : FLEET_IGNORED;
-    snprintf(res->verdict_reason, sizeof(res->verdict_reason), "%s",
-             r ? r->res.reason : "the event did not decode");
+    pub_text_clean(r ? r->res.reason : "the event did not decode", res->verdict_reason,
+                   sizeof(res->verdict_reason));
     res->us.announce = since(t);
     if (res->verdict != FLEET_APPLIED && f == &no_faults) {
         kf_errf(errstr, errstr_size,
@@ -382,6 +415,7 @@ counts:
     objstore_counts(pc->os, &c1);
     res->put_requests = c1.puts - c0.puts;
     res->head_requests = c1.heads - c0.heads;
+    res->get_requests = c1.gets - c0.gets;
 out:
     if (sh_running)
         pthread_join(sh_thread, NULL);

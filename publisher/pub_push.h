@@ -11,9 +11,12 @@
  *      broker leaves nothing behind;
  *   3. refuse a version whose manifest is already in the store (unless it is
  *      the leftover of an interrupted push of the same weights: completed);
- *   4. chunks the store lacks (HEAD each, parallel PUTs, retries, deadline);
- *   5. manifest.json, then manifest.sig — a version is visible to a worker
- *      only through its announcement, and is complete before that;
+ *   4. chunks the store cannot prove it holds (HEAD each: size and MD5
+ *      ETag, else a read-back and SHA-256), parallel PUTs (over wrong bytes
+ *      too: repaired), retries, deadline; then every chunk HEADed again;
+ *   5. manifest.json, then manifest.sig, each read back and compared — a
+ *      version is visible to a worker only through its announcement, and is
+ *      complete and checked in the store before that;
  *   6. catch up with the log again (another publisher may have announced in
  *      between: the manifest is rewritten with the fresh seq), produce the
  *      signed model.published, wait for the delivery report, and read the
@@ -78,7 +81,8 @@ struct pub_push_result {
     uint64_t blob_bytes;
     uint32_t golden_rows;
     struct pub_upload_stats up;
-    uint64_t put_requests, head_requests; /**< issued to the store by this push (retries too) */
+    /** issued to the store by this push (retries too) */
+    uint64_t put_requests, head_requests, get_requests;
     bool resumed; /**< completed an interrupted push (manifest was there, unannounced) */
     char topic[256];
     int64_t offset;             /**< of model.published; -1 when none */
@@ -95,6 +99,8 @@ struct pub_push_result {
  *          file or architecture (errstr names the file and the problem);
  *          -ENOKEY no signing key; -EKEYREJECTED the key is not in trusted_keys;
  *          -EEXIST the version exists (announced, or other weights under its name);
+ *          -EIO a chunk, the manifest or its signature is missing or other
+ *          bytes in the store right after this push wrote it (nothing announced);
  *          -ESTALE announced, but the reducer did not accept it (errstr: why);
  *          -ECANCELED stopped by a signal;
  *          the store's and Kafka's errors (-ECONNREFUSED, -ETIMEDOUT, ...)

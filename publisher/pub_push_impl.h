@@ -39,8 +39,10 @@ int pub_manifest_check_absent(struct pub_ctx *pc, const char *key, const struct 
 
 /**
  * @brief Encode @p m into @p bytes (reset first) and its sha256, PUT it to
- *        @p key, then manifest.sig signed by @p signer (NULL: none) beside it.
- * @returns 0; -EINVAL (the manifest does not validate: a bug); the store's errors
+ *        @p key, then manifest.sig signed by @p signer (NULL: none) beside it,
+ *        then read both back and compare them with what was written.
+ * @returns 0; -EINVAL (the manifest does not validate: a bug); -EIO the store
+ *          returns other bytes (errstr names the object); the store's errors
  */
 int pub_manifest_put(struct pub_ctx *pc, struct manifest *m, const char *key,
                      const struct crypto_ed25519_key *signer, kf_buf *bytes, char sha256[65],

@@ -21,10 +21,24 @@ void pub_push_summary(const struct pub_push_result *r, FILE *out)
             "  chunks:   %" PRIu32 " total (%s), %" PRIu32 " uploaded (%s), %" PRIu32
             " already present (%s)\n",
             r->up.chunks, blob, r->up.chunks_uploaded, up, r->up.chunks_present, pre);
+    if (r->up.chunks_repaired) {
+        char rep[32];
+        pub_fmt_bytes(r->up.bytes_repaired, rep, sizeof(rep));
+        fprintf(out,
+                "  repaired: %" PRIu32 " chunk%s (%s): the store held other bytes under "
+                "their keys; uploaded over them\n",
+                r->up.chunks_repaired, r->up.chunks_repaired == 1 ? "" : "s", rep);
+    }
     fprintf(out, "  bytes:    %" PRIu64 " uploaded, %" PRIu64 " already present\n",
             r->up.bytes_uploaded, r->up.bytes_present);
-    fprintf(out, "  requests: %" PRIu64 " PUT, %" PRIu64 " HEAD\n", r->put_requests,
-            r->head_requests);
+    char rd[32];
+    pub_fmt_bytes(r->up.bytes_read, rd, sizeof(rd));
+    fprintf(out,
+            "  checked:  %" PRIu32 " distinct chunks in the store after the upload (size, MD5 "
+            "ETag); %" PRIu32 " read back (%s); manifest and signature read back\n",
+            r->up.chunks_verified, r->up.chunks_read, rd);
+    fprintf(out, "  requests: %" PRIu64 " PUT, %" PRIu64 " HEAD, %" PRIu64 " GET\n",
+            r->put_requests, r->head_requests, r->get_requests);
     fprintf(out, "  manifest: %s/%s (%" PRIu64 " bytes, sha256 %s)\n", r->store, r->manifest_key,
             r->manifest_bytes, r->manifest_sha256);
     fprintf(out, "  signed:   key %s; golden vectors: %" PRIu32 " rows\n", r->key_id,

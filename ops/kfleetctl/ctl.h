@@ -33,6 +33,7 @@ struct ctl_opts {
     const char *t_control, *t_requests, *t_responses, *t_dlq;
     const char *group;        /**< lag, status: the request consumer group */
     const char *trusted_keys; /**< file of publish-model keygen .pub lines */
+    bool allow_unverified;    /**< audit: unverified signatures (no -K) do not make exit 3 */
     const char *model;        /**< audit, status: only this model */
     bool json;                /**< audit, lag, status: machine-readable output */
     bool watch;               /**< lag, status: redraw every interval_s */
@@ -55,7 +56,9 @@ struct ctl_record {
     char why[256];       /**< decode error */
     struct ctl_event ev; /**< decoded event (when !malformed) */
     enum ctl_sig_verdict sig;
-    const char *flag;        /**< "" or what an auditor must look at: MALFORMED, unsigned, ... */
+    /** "" or what an auditor must look at: MALFORMED, unsigned, bad_signature, ...,
+     *  or "unverified": signed, but without --trusted-keys nothing was checked */
+    const char *flag;
     struct fleet_result res; /**< what the reducer made of it (when !malformed) */
 };
 
@@ -79,6 +82,21 @@ fleet_state *ctl_fleet_new(void);
 crypto_keyring *ctl_keyring(const struct ctl_opts *o);
 
 /* -------------------------------------------------------------- printing */
+
+/** @brief What the signature column says: the verdict, or "unverified" for a
+ *         signature that could not be checked (no --trusted-keys). */
+const char *ctl_sig_label(const struct ctl_opts *o, enum ctl_sig_verdict sig);
+
+/**
+ * @brief @p in with every control character (C0, DEL, and C1 as UTF-8
+ *        U+0080..U+009F) replaced by a visible escape (\x1b, \u009b), so text
+ *        from the control log cannot drive the terminal (clear it, move the
+ *        cursor, rewrite a line above). Tab and newline are escaped too: one
+ *        event, one line. Other UTF-8 is kept as it is.
+ * @param out  @p size bytes, always NUL-terminated (cut short if needed)
+ * @returns out
+ */
+char *ctl_text_clean(const char *in, char *out, size_t size);
 
 /** @brief "2026-11-22T12:00:00.123Z" */
 void ctl_time_str(int64_t epoch_ms, char *out, size_t size);

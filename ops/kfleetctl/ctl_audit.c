@@ -5,7 +5,14 @@
  * verdicts are the ones the workers saw. An event that needs a signature and
  * lacks a valid trusted one, or that does not decode, is flagged; the closing
  * line counts them and the exit status is 3 when any was found (1 is a
- * failure to read the log), so a cron job can alert on it. */
+ * failure to read the log), so a cron job can alert on it. Without
+ * --trusted-keys no signature can be checked: signed events are labelled
+ * "unverified" and make exit 3 too, unless --allow-unverified says that is
+ * what the caller wants.
+ *
+ * The human timeline escapes control characters in every text that comes from
+ * the log (ctl_text_clean): an event's reason is not allowed to clear the
+ * auditor's screen. --json leaves strings as they are (jansson escapes them). */
 #include "ops/kfleetctl/ctl.h"
 
 #include "common/kf_err.h"
@@ -18,7 +25,7 @@
 
 struct audit {
     const struct ctl_opts *o;
-    uint64_t shown, flagged;
+    uint64_t shown, flagged, unverified;
     int write_err; /* stdout failed (or out of memory): stop, exit 1 */
 };
 
@@ -71,7 +78,8 @@ static void describe(const struct ctl_event *ev, char *out, size_t size)
 /* One JSON line per event, written by jansson (ju_print_line): text fields
  * keep their UTF-8 as it is, and a field cut mid-character by a fixed buffer
  * shows U+FFFD rather than breaking the line. */
-static int print_json(const struct ctl_record *r, const char *ts, const char *text)
+static int print_json(const struct ctl_opts *a_opts, const struct ctl_record *r, const char *ts,
+                      const char *text)
 {
     int err = 0;
     json_t *j = json_object();
@@ -88,7 +96,7 @@ static int print_json(const struct ctl_record *r, const char *ts, const char *te
         if (r->ev.reason[0])
             ju_set(j, "reason", ju_text(r->ev.reason), &err);
     }
-    ju_set(j, "signature", json_string(ctl_sig_verdict2str(r->sig)), &err);
+    ju_set(j, "signature", json_string(ctl_sig_label(a_opts, r->sig)), &err);
     ju_set(j, "flag", json_string(r->flag), &err);
     ju_set(j, "text", ju_text(text), &err);
     if (!r->malformed && r->res.from != r->res.to)
@@ -106,16 +114,19 @@ static int print_json(const struct ctl_record *r, const char *ts, const char *te
 
 static void print_text(const struct ctl_record *r, const char *ts, const char *text)
 {
+    char clean[4 * 1200 + 1], reason[4 * sizeof(r->res.reason) + 1];
     printf("%s  #%-5" PRId64 " %-16s %s%s%s%s\n", ts, r->msg->offset,
-           r->malformed ? "?" : ctl_type2str(r->ev.type), text, r->flag[0] ? "  [" : "", r->flag,
+           r->malformed ? "?" : ctl_type2str(r->ev.type),
+           ctl_text_clean(text, clean, sizeof(clean)), r->flag[0] ? "  [" : "", r->flag,
            r->flag[0] ? "]" : "");
     if (r->malformed)
         return;
+    ctl_text_clean(r->res.reason, reason, sizeof(reason));
     if (r->res.from != r->res.to)
         printf("%33s phase %s -> %s%s%s\n", "", fleet_phase2str(r->res.from),
-               fleet_phase2str(r->res.to), r->res.reason[0] ? ": " : "", r->res.reason);
+               fleet_phase2str(r->res.to), reason[0] ? ": " : "", reason);
     else if (r->res.verdict != FLEET_APPLIED)
-        printf("%33s ignored: %s\n", "", r->res.reason);
+        printf("%33s ignored: %s\n", "", reason);
 }
 
 static int on_record(void *opaque, const struct ctl_record *r, const fleet_state *fs)
@@ -136,12 +147,14 @@ static int on_record(void *opaque, const struct ctl_record *r, const fleet_state
     else
         describe(&r->ev, text, sizeof(text));
     a->shown++;
-    a->flagged += r->flag[0] != 0;
+    bool unverified = !strcmp(r->flag, "unverified");
+    a->unverified += unverified;
+    a->flagged += r->flag[0] && !unverified;
     if (!a->o->json) {
         print_text(r, ts, text);
         return 0;
     }
-    a->write_err = print_json(r, ts, text);
+    a->write_err = print_json(a->o, r, ts, text);
     if (a->write_err)
         fprintf(stderr, "kfleetctl: audit --json: %s\n", kf_strerror(a->write_err));
     return a->write_err;
@@ -159,8 +172,18 @@ int ctl_cmd_audit(const struct ctl_opts *o)
     crypto_keyring_free(kr);
     if (e || a.write_err)
         return 1;
+    bool fail_unverified = a.unverified && !o->allow_unverified;
     if (!o->json)
-        printf("%" PRIu64 " events shown, %" PRIu64 " flagged%s\n", a.shown, a.flagged,
-               o->trusted_keys ? "" : " (no --trusted-keys: signatures not checked against keys)");
-    return a.flagged ? 3 : 0;
+        printf("%" PRIu64 " events shown, %" PRIu64 " flagged%s", a.shown, a.flagged,
+               o->trusted_keys ? "\n" : "");
+    if (!o->json && !o->trusted_keys)
+        printf(", %" PRIu64 " unverified (no --trusted-keys: no signature was checked%s)\n",
+               a.unverified,
+               fail_unverified ? "; give -K FILE, or --allow-unverified to accept that" : "");
+    if (fail_unverified)
+        fprintf(stderr,
+                "kfleetctl: audit: %" PRIu64 " signed event%s not verified: no --trusted-keys "
+                "(--allow-unverified to exit 0 anyway)\n",
+                a.unverified, a.unverified == 1 ? "" : "s");
+    return a.flagged || fail_unverified ? 3 : 0;
 }

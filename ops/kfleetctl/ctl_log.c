@@ -48,17 +48,54 @@ fleet_state *ctl_fleet_new(void)
 
 /* What an auditor must look at: an undecodable value, or an event that needs a
  * signature (ctl_type_needs_signature) without a valid trusted one. Without
- * trusted keys every key is unknown, so only a missing or broken signature
- * is flagged then. */
+ * trusted keys every key is unknown: a well-formed signature is "unverified"
+ * (never shown as fine: anyone can make one), a missing or broken one is
+ * flagged as it is. */
 static const char *flag_of(const struct ctl_opts *o, const struct ctl_record *r)
 {
     if (r->malformed)
         return "MALFORMED";
     if (!ctl_type_needs_signature(r->ev.type) || r->sig == CTL_SIG_OK)
         return "";
-    if (r->sig == CTL_SIG_UNKNOWN_KEY && !o->trusted_keys)
-        return "";
-    return ctl_sig_verdict2str(r->sig);
+    return ctl_sig_label(o, r->sig);
+}
+
+const char *ctl_sig_label(const struct ctl_opts *o, enum ctl_sig_verdict sig)
+{
+    if (sig == CTL_SIG_UNKNOWN_KEY && !o->trusted_keys)
+        return "unverified";
+    return ctl_sig_verdict2str(sig);
+}
+
+char *ctl_text_clean(const char *in, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (!size)
+        return out;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        char esc[8];
+        size_t len = 0;
+        if (*p < 0x20 || *p == 0x7f) {
+            esc[0] = '\\', esc[1] = 'x', esc[2] = hex[*p >> 4], esc[3] = hex[*p & 15];
+            len = 4;
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            /* a C1 control in UTF-8: U+009B is CSI to some terminals */
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[p[1] >> 4], esc[5] = hex[p[1] & 15];
+            len = 6;
+            p++;
+        } else {
+            esc[0] = (char)*p;
+            len = 1;
+        }
+        if (n + len >= size)
+            break;
+        memcpy(out + n, esc, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return out;
 }
 
 int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *fs,

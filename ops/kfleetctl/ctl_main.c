@@ -2,7 +2,7 @@
  * the audited control log, request tracing — and topic creation.
  * Options follow kcat / publish-model habits: -b brokers, -X key=value for
  * librdkafka, -h; exit 0 success, 1 failure, 2 usage, 3 audit found flagged
- * events. */
+ * events (or, without -K and --allow-unverified, signatures it could not check). */
 #include "ops/kfleetctl/ctl.h"
 
 #include "common/kf_log.h"
@@ -25,9 +25,12 @@ static void usage(FILE *out)
         "  lag [--group G] [--watch] [--json]\n"
         "              per partition of the request topic: committed offset, log-end\n"
         "              offset, lag and owning member (as kafka-consumer-groups --describe)\n"
-        "  audit [--from T|OFFSET] [--to T|OFFSET] [--model M] [--json]\n"
-        "              the control log as a timeline, every signature verified; unsigned,\n"
-        "              unknown-key, badly signed and malformed events are flagged (exit 3)\n"
+        "  audit [--from T|OFFSET] [--to T|OFFSET] [--model M] [--json] [--allow-unverified]\n"
+        "              the control log as a timeline, every signature verified against -K;\n"
+        "              unsigned, unknown-key, badly signed and malformed events are flagged\n"
+        "              (exit 3). Without -K no signature can be checked: signed events show\n"
+        "              as \"unverified\" and also exit 3, unless --allow-unverified.\n"
+        "              Control characters in event text are shown escaped (\\x1b).\n"
         "              T: 2026-11-22T10:00:00Z, or -30m / -2h / -1d from now\n"
         "  trace --partition P --offset O\n"
         "              which worker answered the request at that position of the request\n"
@@ -42,7 +45,8 @@ static void usage(FILE *out)
         "                          kafka.KEY=VALUE is the same, as the other programs spell it\n"
         "  -F FILE                 kafka.KEY=VALUE lines, '#' comments (a role's config file,\n"
         "                          docs/security.md)\n"
-        "  -K, --trusted-keys FILE public keys (publish-model keygen .pub lines) to verify with\n"
+        "  -K, --trusted-keys FILE public keys (publish-model keygen .pub lines) to verify with;\n"
+        "                          without it audit and status say signatures were not checked\n"
         "  -G, --group GROUP       the workers' consumer group ($KFLEET_GROUP, kfleet-workers)\n"
         "  --control-topic T       ($KFLEET_TOPIC_CONTROL, kfleet.control)\n"
         "  --requests-topic T      ($KFLEET_TOPIC_REQUESTS, kfleet.requests)\n"
@@ -74,6 +78,7 @@ enum {
     OPT_TO,
     OPT_PARTITION,
     OPT_OFFSET,
+    OPT_ALLOW_UNVERIFIED,
 };
 
 static const struct option longopts[] = {
@@ -92,6 +97,7 @@ static const struct option longopts[] = {
     {"to", required_argument, NULL, OPT_TO},
     {"partition", required_argument, NULL, OPT_PARTITION},
     {"offset", required_argument, NULL, OPT_OFFSET},
+    {"allow-unverified", no_argument, NULL, OPT_ALLOW_UNVERIFIED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -138,6 +144,7 @@ static int apply(struct ctl_opts *o, int opt, const char *arg)
     case OPT_MODEL: o->model = arg; return 0;
     case OPT_JSON: o->json = true; return 0;
     case OPT_WATCH: o->watch = true; return 0;
+    case OPT_ALLOW_UNVERIFIED: o->allow_unverified = true; return 0;
     case OPT_INTERVAL:
         if (!parse_num("interval", arg, 1, 3600, &n))
             return 2;

@@ -24,6 +24,9 @@ static bool in_group(const struct kio_group *g, const char *worker)
 
 static void print_models(const struct ctl_opts *o, const fleet_state *fs)
 {
+    if (!o->trusted_keys)
+        printf("# signatures not checked (no --trusted-keys): every signed event was taken as "
+               "good; this view is unverified\n");
     printf("%-20s %-10s %-14s %-14s %-8s %s\n", "MODEL", "PHASE", "TARGET", "PREVIOUS", "SLOTS",
            "HOLDERS");
     for (size_t i = 0; i < fleet_model_count(fs); i++) {
@@ -86,7 +89,7 @@ static void print_workers(const struct ctl_opts *o, const fleet_state *fs,
 
 /* The reducer's canonical dump, parsed back so that the one writer
  * (ju_print_line) prints the whole line. */
-static int print_json(const fleet_state *fs, const struct kio_group *g)
+static int print_json(const struct ctl_opts *o, const fleet_state *fs, const struct kio_group *g)
 {
     kf_buf d;
     kf_buf_init(&d);
@@ -104,6 +107,8 @@ static int print_json(const fleet_state *fs, const struct kio_group *g)
     }
     ju_set(j, "fleet", fleet, &err);
     ju_set(j, "group", group, &err);
+    /* false: no --trusted-keys, every signed event was taken as good */
+    ju_set(j, "signatures_verified", json_boolean(o->trusted_keys != NULL), &err);
     if (g) {
         json_t *members = json_array();
         ju_set(group, "id", ju_text(g->group_id), &err);
@@ -138,7 +143,7 @@ static int status_once(const struct ctl_opts *o, void *keyring)
     if (e) /* the log view stands without it; membership shows as "?" */
         fprintf(stderr, "kfleetctl: group %s: %s\n", o->group, err[0] ? err : kf_strerror(e));
     int rc = 0;
-    if (o->json && (e = print_json(fs, g))) {
+    if (o->json && (e = print_json(o, fs, g))) {
         fprintf(stderr, "kfleetctl: status --json: %s\n", kf_strerror(e));
         rc = 1;
     } else if (!o->json) {

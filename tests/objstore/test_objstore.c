@@ -36,6 +36,17 @@ static void exercise(objstore *os, const char *prefix)
     KT_ASSERT_INT_EQ(objstore_put(os, k2, data, 10, err, sizeof(err)), 0);
     KT_ASSERT_INT_EQ(objstore_put(os, k3, "{}", 2, err, sizeof(err)), 0);
 
+    /* The ETag: S3Proxy's for a single PUT is the MD5 of the bytes (md5sum of
+     * "{}"); file:// has none. A missing object is -ENOENT either way. */
+    char etag[OBJSTORE_ETAG_CAP];
+    uint64_t esize = 0;
+    KT_ASSERT_INT_EQ(objstore_head_etag(os, k3, &esize, etag, err, sizeof(err)), 0);
+    KT_ASSERT_INT_EQ(esize, 2);
+    KT_ASSERT_STR_EQ(etag, objstore_s3(os) ? "99914b932bd37a50b983c5e7c90ae93b" : "");
+    char gone[300];
+    snprintf(gone, sizeof(gone), "%s/no/such/object", prefix);
+    KT_ASSERT_INT_EQ(objstore_head_etag(os, gone, &esize, etag, err, sizeof(err)), -ENOENT);
+
     uint64_t size = 0;
     KT_ASSERT_INT_EQ(objstore_head(os, k1, &size, err, sizeof(err)), 0);
     KT_ASSERT_INT_EQ(size, sizeof(data));

@@ -23,6 +23,15 @@
  *              reducer applies (folded here independently); dry runs and
  *              commands the fleet would not apply send nothing; one signed by an
  *              untrusted key and one unsigned are reported by `verify`
+ *   repair     (issue 14) other bytes of the right size planted under a new
+ *              version's chunk keys: push proves content before skipping a
+ *              chunk (MD5 ETag, or a read-back with chunk.check=read), finds
+ *              them out, uploads over them and says so; `verify` passes
+ *   forged     (issue 14) an unsigned model.published with seq INT64_MAX and one
+ *              signed by a stranger's key do not block `push` of the model
+ *              (its fold requires signatures: trusted_keys, else its own key)
+ *              and push names the stranger's key; `ls` without any key says
+ *              the signatures were not checked and shows "unverified"
  *   faults     the test hooks for workers' tests: a tampered chunk, skewed
  *              golden outputs, a manifest signed by another key, an unsigned
  *              announcement — each caught by pub_verify_version / the reducer
@@ -355,6 +364,207 @@ static void scenario_dedup(void)
     printf("dedup: %zu chunks; v2 (one tensor changed) PUT %u chunks + manifest + signature; "
            "v3 via the binary: \"%u uploaded, %u already present\"\n",
            n1, new2, c.uploaded, c.present);
+}
+
+/* ------------------------------------------------------------ repair */
+
+/* @p len bytes that are not the chunk's, planted under its key through S3
+ * like anyone with write access to the bucket could; the store's ETag for
+ * them is their MD5 (what push compares), not the chunk's. */
+static void plant(const char *hex, size_t len, uint64_t seed)
+{
+    uint8_t *junk = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        junk[i] = (uint8_t)(seed >> 56);
+    }
+    char key[PUB_CHUNK_KEY_LEN], e[512], etag[OBJSTORE_ETAG_CAP];
+    pub_chunk_key(hex, key);
+    KT_ASSERT_MSG(!objstore_put(T.os, key, junk, len, e, sizeof(e)), "plant %s: %s", key, e);
+    struct pub_chunk *jc;
+    size_t n;
+    KT_ASSERT(!pub_chunk_hash(junk, len, len, 1, NULL, &jc, &n));
+    uint64_t size;
+    KT_ASSERT_MSG(!objstore_head_etag(T.os, key, &size, etag, e, sizeof(e)), "%s", e);
+    KT_ASSERT_MSG(size == len && !strcmp(etag, jc[0].md5),
+                  "the store's ETag of the planted object is \"%s\", its MD5 %s", etag, jc[0].md5);
+    free(jc);
+    free(junk);
+}
+
+static void expect_chunk_is(const char *hex, uint64_t size)
+{
+    char key[PUB_CHUNK_KEY_LEN], e[512], got[65];
+    pub_chunk_key(hex, key);
+    kf_buf b;
+    kf_buf_init(&b);
+    KT_ASSERT_MSG(!objstore_get(T.os, key, &b, 0, e, sizeof(e)), "%s", e);
+    crypto_sha256_hex(b.ptr, b.len, got);
+    KT_ASSERT_MSG(b.len == size && !strcmp(got, hex), "%s holds %zu bytes hashing to %s", key,
+                  b.len, got);
+    kf_buf_fini(&b);
+}
+
+static void expect_verify_ok(const char *version)
+{
+    const char *va[] = {"verify", "--model", T.model, "--version", version, "--pub", T.pub, NULL};
+    int rc = kt_pub_run(&T, "verify", va, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strstr(out, "FAIL") && strstr(out, "ok   chunks:"),
+                  "verify %s: exit %d\n%s%s", version, rc, out, err);
+}
+
+static void scenario_repair(void)
+{
+    struct kt_model_spec s = {.input_width = 40,
+                              .n_layers = 3,
+                              .widths = {128, 32, 6},
+                              .dtype = SCHEMA_DTYPE_F32,
+                              .seed = fresh_seed()};
+    char w[600];
+    path_in(w, sizeof(w), "w.safetensors");
+    kt_model_write(w, &s);
+    static char h[256][65];
+    size_t n = file_chunks(w, 4096, h, 256);
+    KT_ASSERT(n > 6);
+    /* chunks 1 and 2 of a version never pushed: other bytes, the right size */
+    plant(h[1], 4096, fresh_seed());
+    plant(h[2], 4096, fresh_seed() + 1);
+    const char *cs[] = {"--chunk-size", "4096", NULL};
+    int rc = push_bin("push-v1", "v1", w, cs);
+    KT_ASSERT_MSG(rc == 0, "push: exit %d: %s", rc, err);
+    struct counts c = parse_counts(out);
+    KT_ASSERT_MSG(c.uploaded == n && c.present == 0 && strstr(out, "repaired: 2 chunks"),
+                  "push over 2 planted chunks of %zu:\n%s", n, out);
+    KT_ASSERT_MSG(strstr(err, "other bytes under this chunk's key"), "no warning: %s", err);
+    expect_chunk_is(h[1], 4096);
+    expect_chunk_is(h[2], 4096);
+    expect_verify_ok("v1");
+    printf("repair: 2 planted chunks of the right size (ETag = their MD5): push says "
+           "\"repaired: 2 chunks\", uploads %u of %zu, verify passes\n",
+           c.uploaded, n);
+
+    /* chunk.check=read: the same weights as v2, one chunk replaced meanwhile;
+     * every chunk of the right size is read back and hashed */
+    plant(h[3], 4096, fresh_seed() + 2);
+    const char *rd[] = {"--chunk-size", "4096", "-X", "chunk.check=read", NULL};
+    rc = push_bin("push-v2", "v2", w, rd);
+    KT_ASSERT_MSG(rc == 0, "push v2: exit %d: %s", rc, err);
+    c = parse_counts(out);
+    unsigned read_back = 0;
+    const char *p = strstr(out, "read back (");
+    while (p && p > out && p[-1] == ' ')
+        p--;
+    while (p && p > out && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    KT_ASSERT_MSG(p && sscanf(p, "%u", &read_back) == 1, "no read-back count:\n%s", out);
+    KT_ASSERT_MSG(c.uploaded == 1 && c.present == n - 1 && strstr(out, "repaired: 1 chunk (") &&
+                      read_back >= n - 1,
+                  "chunk.check=read over 1 planted chunk:\n%s", out);
+    expect_chunk_is(h[3], 4096);
+    expect_verify_ok("v2");
+    printf("repair: chunk.check=read reads back %u chunks, repairs the planted one, verify "
+           "passes\n",
+           read_back);
+}
+
+/* ------------------------------------------------------------ forged */
+
+/* A model.published of T.model naming @p version at @p seq, signed by
+ * @p signer (NULL: unsigned), appended to the test's control topic. */
+static int64_t forge(const char *version, uint64_t seq, const struct crypto_ed25519_key *signer)
+{
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_MODEL_PUBLISHED);
+    pub_event_id(ev.event_id, "forged");
+    snprintf(ev.model, sizeof(ev.model), "%s", T.model);
+    snprintf(ev.version, sizeof(ev.version), "%s", version);
+    ev.seq = seq;
+    snprintf(ev.manifest.bucket, sizeof(ev.manifest.bucket), "%s",
+             kt_service_env("KFLEET_S3_BUCKET"));
+    snprintf(ev.manifest.key, sizeof(ev.manifest.key), "models/%s/%s/manifest.json", T.model,
+             version);
+    memset(ev.manifest.sha256, 'a', 64);
+    ev.manifest.sha256[64] = '\0';
+    ev.manifest.size = 1000;
+    ctl_strategy_default(&ev.strategy);
+    int64_t offset = -1;
+    char e[1024];
+    KT_ASSERT_MSG(!pub_announce(&T.pc, signer, &ev, &offset, e, sizeof(e)), "forge: %s", e);
+    return offset;
+}
+
+static void scenario_forged(void)
+{
+    struct kt_model_spec s = {.input_width = 16,
+                              .n_layers = 2,
+                              .widths = {32, 4},
+                              .dtype = SCHEMA_DTYPE_F32,
+                              .seed = fresh_seed()};
+    char w1[600], w2[600], e[1024];
+    path_in(w1, sizeof(w1), "w1.safetensors");
+    kt_model_write(w1, &s);
+    s.tweak_seed = 5;
+    path_in(w2, sizeof(w2), "w2.safetensors");
+    kt_model_write(w2, &s);
+    int rc = push_bin("push-v1", "v1", w1, NULL);
+    KT_ASSERT_MSG(rc == 0 && strstr(out, "as seq 1"), "push v1: exit %d: %s%s", rc, out, err);
+
+    /* no key at all: the highest seq there is */
+    int64_t unsigned_at = forge("evil", (uint64_t)INT64_MAX, NULL);
+    /* a well-formed signature by a key nobody trusts */
+    char skey[600], spub[600];
+    kt_pub_keygen(&T, "stranger", skey, spub, sizeof(skey));
+    struct crypto_ed25519_key stranger;
+    KT_ASSERT(!crypto_ed25519_load(&stranger, skey, e, sizeof(e)));
+    int64_t stranger_at = forge("evil2", (uint64_t)INT64_MAX - 1, &stranger);
+
+    /* push without trusted_keys: its own key's announcements count, nothing else */
+    rc = push_bin("push-v2", "v2", w2, NULL);
+    KT_ASSERT_MSG(rc == 0 && strstr(out, "as seq 2") && strstr(out, "(applied"),
+                  "push v2 after forged seq %" PRId64 " (offset %" PRId64 "): exit %d\n%s%s",
+                  INT64_MAX, unsigned_at, rc, out, err);
+    KT_ASSERT_MSG(strstr(err, stranger.key_id) && strstr(err, "trusted_keys"),
+                  "push does not name the stranger's key %s: %s", stranger.key_id, err);
+    printf("forged: push v2 is seq 2 despite an unsigned seq %" PRId64 " at offset %" PRId64
+           " and a stranger's seq at offset %" PRId64 "; it warns about key %s\n",
+           INT64_MAX, unsigned_at, stranger_at, stranger.key_id);
+
+    /* ls with no key: not checked, and says so */
+    const char *la[] = {"ls", "--model", T.model, NULL};
+    rc = kt_pub_run(&T, "ls-nokey", la, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && strstr(out, "signatures not checked") && strstr(out, "unverified") &&
+                      !strstr(out, " ok "),
+                  "ls without keys: exit %d\n%s%s", rc, out, err);
+    printf("%s", out);
+    /* ls with the key: v2 is the target; the forgeries are refused */
+    const char *lk[] = {"ls", "--model", T.model, "--pub", T.pub, NULL};
+    rc = kt_pub_run(&T, "ls-pub", lk, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strstr(out, "signatures not checked") &&
+                      strstr(out, "target (rolling)") && strstr(out, "unsigned") &&
+                      strstr(out, "unknown_key"),
+                  "ls --pub: exit %d\n%s%s", rc, out, err);
+    char *v2 = strstr(out, " v2 ");
+    KT_ASSERT_MSG(v2 && strstr(v2, "target (rolling)"), "v2 is not the target:\n%s", out);
+    printf("%s", out);
+    printf("forged: ls without a key says \"signatures not checked\" and \"unverified\"; with "
+           "--pub, v2 is the target and both forgeries are refused\n");
+
+    /* an operator's reason with terminal escapes: the command's output and the
+     * fold's log lines (-vv) show them escaped, never as the byte ESC */
+    const char *ab[] = {
+        "abort", "--model", T.model, "--key", T.key, "--reason", "stop \x1b[2J\x1b[H now",
+        "-v",    "-v",      NULL};
+    rc = kt_pub_run(&T, "abort-esc", ab, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strchr(out, 0x1b) && !strchr(err, 0x1b),
+                  "abort with ESC in its reason: exit %d\n%s%s", rc, out, err);
+    const char *l2[] = {"ls", "--model", T.model, "--key", T.key, "-v", "-v", NULL};
+    rc = kt_pub_run(&T, "ls-esc", l2, out, sizeof(out), err, sizeof(err));
+    KT_ASSERT_MSG(rc == 0 && !strchr(out, 0x1b) && !strchr(err, 0x1b) &&
+                      strstr(out, "halted (aborted: stop \\x1b[2J\\x1b[H now)"),
+                  "ls -vv after the abort: exit %d\n%s%s", rc, out, err);
+    printf("forged: an abort reason holding \\x1b[2J: no ESC byte in abort's output or ls -vv's; "
+           "ls shows it escaped: %s",
+           strstr(out, "# "));
 }
 
 /* ------------------------------------------------------------------ (3) */
@@ -798,7 +1008,8 @@ static void scenario_faults(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: it_pub PUBLISH_MODEL readback|dedup|refuse|interrupt|ops|faults\n");
+        fprintf(stderr, "usage: it_pub PUBLISH_MODEL "
+                        "readback|dedup|refuse|repair|forged|interrupt|ops|faults\n");
         return KF_TEST_HARD_ERROR;
     }
     const char *sc = argv[2];
@@ -809,6 +1020,8 @@ int main(int argc, char **argv)
         {"readback", scenario_readback},
         {"dedup", scenario_dedup},
         {"refuse", scenario_refuse},
+        {"repair", scenario_repair},
+        {"forged", scenario_forged},
         {"ops", scenario_ops},
 #if KFLEET_TEST_HOOKS
         {"interrupt", scenario_interrupt},

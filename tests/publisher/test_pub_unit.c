@@ -63,6 +63,13 @@ static void test_chunk_hash(void)
     size_t nc;
     KT_ASSERT_INT_EQ(pub_chunk_hash(blob, 0, 4096, 1, NULL, &c, &nc), -EINVAL);
     KT_ASSERT_INT_EQ(pub_chunk_hash(blob, n, 0, 1, NULL, &c, &nc), -EINVAL);
+    /* the MD5 beside the SHA-256 (what a store's ETag is compared with): RFC 1321's "abc" */
+    KT_ASSERT_INT_EQ(pub_chunk_hash((const uint8_t *)"abc", 3, 1024, 1, NULL, &c, &nc), 0);
+    KT_ASSERT_INT_EQ(nc, 1);
+    KT_ASSERT_STR_EQ(c[0].md5, "900150983cd24fb0d6963f7d28e17f72");
+    KT_ASSERT_STR_EQ(c[0].sha256,
+                     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    free(c);
     char key[PUB_CHUNK_KEY_LEN];
     pub_chunk_key("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", key);
     KT_ASSERT_STR_EQ(
@@ -131,6 +138,27 @@ static void test_upload_dedup(void)
     KT_ASSERT(!objstore_put(os, key, "x", 1, err, sizeof(err)));
     KT_ASSERT_INT_EQ(pub_chunk_upload(os, c, nc, blob, &uo, &st, err, sizeof(err)), 0);
     KT_ASSERT_INT_EQ(st.chunks_uploaded, 1);
+    KT_ASSERT_INT_EQ(st.chunks_repaired, 1);
+    /* nor is one of the right size holding other bytes: file:// has no ETag, so
+     * every chunk of the right size is read back and hashed; the planted one is
+     * found out and uploaded over, then every distinct chunk is checked again */
+    pub_chunk_key(c[7].sha256, key);
+    uint8_t *junk = random_blob(4096, 99);
+    KT_ASSERT(!objstore_put(os, key, junk, 4096, err, sizeof(err)));
+    free(junk);
+    p0 = puts_of(os);
+    KT_ASSERT_INT_EQ(pub_chunk_upload(os, c, nc, blob, &uo, &st, err, sizeof(err)), 0);
+    KT_ASSERT_INT_EQ(puts_of(os) - p0, 1);
+    KT_ASSERT_INT_EQ(st.chunks_uploaded, 1);
+    KT_ASSERT_INT_EQ(st.chunks_repaired, 1);
+    KT_ASSERT_INT_EQ(st.bytes_repaired, 4096);
+    KT_ASSERT_INT_EQ(st.chunks_read, 62);
+    KT_ASSERT_INT_EQ(st.chunks_verified, 62);
+    kf_buf b;
+    kf_buf_init(&b);
+    KT_ASSERT(!objstore_get(os, key, &b, 0, err, sizeof(err)));
+    KT_ASSERT(b.len == 4096 && !memcmp(b.ptr, blob + c[7].offset, 4096));
+    kf_buf_fini(&b);
     free(c);
     free(blob);
     objstore_free(os);
@@ -443,6 +471,13 @@ static void test_small(void)
     pub_version_key(key, sizeof(key), "m", "v", "manifest.json");
     KT_ASSERT_STR_EQ(key, "models/m/v/manifest.json");
     KT_ASSERT(pub_chunk_threads(0) >= 1 && pub_chunk_threads(1000) == 64);
+    /* text from the log reaches logs and terminals escaped (issue 14) */
+    char clean[128];
+    KT_ASSERT_STR_EQ(pub_text_clean("halted: \x1b[2J\tx\x7f \xc2\x9b"
+                                    "1m caf\xc3\xa9",
+                                    clean, sizeof(clean)),
+                     "halted: \\x1b[2J\\x09x\\x7f \\u009b1m caf\xc3\xa9");
+    KT_ASSERT_STR_EQ(pub_text_clean("\x1b\x1b", clean, 6), "\\x1b"); /* cut, never half */
 }
 
 int main(void)

@@ -15,11 +15,18 @@
  *           and control characters: every line parses with jansson, the
  *           strings come back byte for byte, and UTF-8 is written as it is
  *           (not escaped byte by byte, which corrupted it)
+ *   unverified (issue 14) a model.published with a well-formed signature: without
+ *           -K `audit` labels it "unverified" (never fine) and exits 3 unless
+ *           --allow-unverified, `status` says signatures were not checked; with
+ *           -K of its key it is ok and audit exits 0. A reason holding
+ *           "\x1b[2J" reaches the human timeline escaped, never as the byte
+ *           ESC, and byte for byte in --json
  * (audit, status and trace run after the fleet scenarios: tests/worker/kt_ctl.c.) */
 #include "common/kf_clock.h"
 #include "common/kio_consumer.h"
 #include "common/kio_producer.h"
 #include "schema/ctl_event.h"
+#include "schema/ctl_sig.h"
 #include "tests/common/kio_test_util.h"
 #include "tests/lib/kf_test.h"
 #include "tests/lib/kt_proc.h"
@@ -382,6 +389,142 @@ static void scenario_audit(void)
     free(text);
 }
 
+static void produce_signed(kio_producer *kp, const char *topic, const struct ctl_event *ev,
+                           const struct crypto_ed25519_key *key)
+{
+    kf_buf b, sig;
+    kf_buf_init(&b);
+    kf_buf_init(&sig);
+    char err[256];
+    KT_ASSERT_MSG(!ctl_event_encode(ev, &b, err, sizeof(err)), "encode: %s", err);
+    KT_ASSERT(!ctl_sig_sign(key, b.ptr, b.len, &sig));
+    struct kio_header h = {.name = CTL_SIG_HEADER, .value = {sig.ptr, sig.len}};
+    struct kio_out_msg m = {.topic = topic,
+                            .partition = 0,
+                            .value = b.ptr,
+                            .value_len = b.len,
+                            .headers = &h,
+                            .header_count = 1};
+    KT_ASSERT_INT_EQ(kio_producer_send(kp, &m, KIO_SEND_COPY | KIO_SEND_BLOCK), 0);
+    kf_buf_fini(&b);
+    kf_buf_fini(&sig);
+}
+
+/* Run kfleetctl; its output (stdout and stderr) into @p text (new, free()). */
+static int ctl_text(const char *name, char *const *args, char **text)
+{
+    char path[300];
+    int rc = ctl(name, args, path, sizeof(path));
+    *text = kt_slurp(path);
+    return rc;
+}
+
+static void scenario_unverified(void)
+{
+    char topic[128], err[512], base[300], pub[320];
+    kt_unique_name(topic, sizeof(topic), "ctl-unverified");
+    kt_topic_create(topic, 1, NULL);
+    struct crypto_ed25519_key key;
+    KT_ASSERT(!crypto_ed25519_keygen(&key));
+    snprintf(base, sizeof(base), "%s/release", dir);
+    KT_ASSERT_MSG(!crypto_ed25519_save(&key, base, err, sizeof(err)), "%s", err);
+    snprintf(pub, sizeof(pub), "%s.pub", base);
+
+    struct kio_opts ko = kt_opts("kfleet-test-ctl-unverified");
+    kio_producer *kp = kio_producer_new(&ko, NULL, err, sizeof(err));
+    KT_ASSERT_MSG(kp, "%s", err);
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_MODEL_PUBLISHED);
+    strcpy(ev.event_id, "evt-unverified-1");
+    strcpy(ev.model, "m-signed");
+    strcpy(ev.version, "v1");
+    ev.seq = 1;
+    strcpy(ev.manifest.bucket, "kfleet");
+    strcpy(ev.manifest.key, "models/m-signed/v1/manifest.json");
+    memset(ev.manifest.sha256, 'b', 64);
+    ev.manifest.size = 100;
+    ctl_strategy_default(&ev.strategy);
+    produce_signed(kp, topic, &ev, &key);
+    ctl_event_init(&ev, CTL_WORKER_LEFT);
+    strcpy(ev.event_id, "evt-unverified-2");
+    strcpy(ev.worker, "w-esc");
+    strcpy(ev.reason, "bye \x1b[2J\x1b[Hclean \xc2\x9b"
+                      "31m");
+    produce_event(kp, topic, &ev);
+    KT_ASSERT_INT_EQ(kio_producer_flush(kp, 30000), 0);
+    kio_producer_free(kp);
+
+    /* no -K: unverified, exit 3, and says how to accept that */
+    char *text;
+    int rc =
+        ctl_text("audit-nokey.txt", (char *[]){"--control-topic", topic, "audit", NULL}, &text);
+    KT_ASSERT_MSG(rc == 3 && strstr(text, "[unverified]") && strstr(text, "1 unverified") &&
+                      strstr(text, "--allow-unverified") && !strstr(text, "[ok]"),
+                  "audit without -K: exit %d\n%s", rc, text);
+    /* the terminal sees the escape written out, never the byte */
+    KT_ASSERT_MSG(!strchr(text, 0x1b) && !strstr(text, "\xc2\x9b") &&
+                      strstr(text, "bye \\x1b[2J\\x1b[Hclean \\u009b31m"),
+                  "control characters reach the terminal:\n%s", text);
+    printf("audit, no -K: exit 3, signed event [unverified], ESC shown as \\x1b:\n%s", text);
+    free(text);
+    rc = ctl_text("audit-allow.txt",
+                  (char *[]){"--control-topic", topic, "audit", "--allow-unverified", NULL}, &text);
+    KT_ASSERT_MSG(rc == 0 && strstr(text, "[unverified]"), "audit --allow-unverified: exit %d\n%s",
+                  rc, text);
+    free(text);
+    rc = ctl_text("audit-nokey.jsonl",
+                  (char *[]){"--control-topic", topic, "audit", "--json", NULL}, &text);
+    KT_ASSERT_MSG(rc == 3, "audit --json without -K: exit %d\n%s", rc, text);
+    bool seen = false;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j)
+            continue; /* the stderr line */
+        if (!strcmp(jstr(j, "type"), "model.published")) {
+            KT_ASSERT_STR_EQ(jstr(j, "signature"), "unverified");
+            KT_ASSERT_STR_EQ(jstr(j, "flag"), "unverified");
+            seen = true;
+        } else if (!strcmp(jstr(j, "type"), "worker.left")) {
+            KT_ASSERT_STR_EQ(jstr(j, "reason"), ev.reason); /* JSON keeps the bytes */
+        }
+        json_decref(j);
+    }
+    KT_ASSERT_MSG(seen, "no model.published line in audit --json");
+    free(text);
+
+    /* with its key: ok, exit 0 */
+    rc = ctl_text("audit-key.txt", (char *[]){"-K", pub, "--control-topic", topic, "audit", NULL},
+                  &text);
+    KT_ASSERT_MSG(rc == 0 && !strstr(text, "unverified") && strstr(text, "0 flagged"),
+                  "audit -K: exit %d\n%s", rc, text);
+    free(text);
+
+    /* status: says so without -K, not with it */
+    rc = ctl_text("status-nokey.txt",
+                  (char *[]){"--control-topic", topic, "status", "-G", "kfleet-test-none", NULL},
+                  &text);
+    KT_ASSERT_MSG(rc == 0 && strstr(text, "signatures not checked"), "status without -K:\n%s",
+                  text);
+    free(text);
+    rc = ctl_text(
+        "status-nokey.json",
+        (char *[]){"--control-topic", topic, "status", "--json", "-G", "kfleet-test-none", NULL},
+        &text);
+    KT_ASSERT_MSG(rc == 0 && strstr(text, "\"signatures_verified\":false"),
+                  "status --json without -K:\n%s", text);
+    free(text);
+    rc = ctl_text(
+        "status-key.txt",
+        (char *[]){"-K", pub, "--control-topic", topic, "status", "-G", "kfleet-test-none", NULL},
+        &text);
+    KT_ASSERT_MSG(rc == 0 && !strstr(text, "signatures not checked") && strstr(text, "m-signed"),
+                  "status -K:\n%s", text);
+    free(text);
+    printf("unverified: audit exit 3 / 0 with --allow-unverified / 0 with -K; status says "
+           "\"signatures not checked\" only without -K\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -397,6 +540,8 @@ int main(int argc, char **argv)
         scenario_cli();
     else if (!strcmp(argv[2], "audit"))
         scenario_audit();
+    else if (!strcmp(argv[2], "unverified"))
+        scenario_unverified();
     else
         return KF_TEST_HARD_ERROR;
     char cmd[400];
