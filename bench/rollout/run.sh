@@ -91,7 +91,7 @@ for i in 0 1 2; do
 done
 
 # the rollout, from the control log: publish -> last rollout.done, and each swap's stages
-"$build/ops/kfleetctl" --control-topic "ro.ctl.$sfx" audit --json >"$tmp/audit.json"
+"$build/ops/kfleetctl" --control-topic "ro.ctl.$sfx" --trusted-keys "$tmp/k.pub" audit --json >"$tmp/audit.json"
 awk -v mode="$mode" '
     function ms(t,   a, b) { split(substr(t, 12, 12), a, ":"); return (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }
     /"type":"model.published"/ && /v2 published/ { match($0, /"time":"[^"]*"/); t0 = ms(substr($0, RSTART + 8, 24)) }
