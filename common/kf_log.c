@@ -1,5 +1,7 @@
 #include "common/kf_log.h"
 
+#include "common/kf_text.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -66,11 +68,15 @@ void kf_log(enum kf_log_level level, const char *module, const char *fmt, ...)
                      "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, level_names[level], module ? module : "-");
+    /* The message may quote text from outside (an event's reason, a host
+     * name): its control characters are made visible (kf_text.h). */
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < sizeof(line))
-        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof(line))
+        kf_text_clean(msg, line + n, sizeof(line) - (size_t)n);
     size_t len = strnlen(line, sizeof(line) - 2);
     line[len++] = '\n';
     fwrite(line, 1, len, stderr);

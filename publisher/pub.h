@@ -110,16 +110,6 @@ const char *pub_kafka_detail(const struct pub_ctx *pc, char *buf, size_t size);
 /** @brief Whether a stop was requested (pc->stop set and non-zero). */
 bool pub_stopped(const struct pub_ctx *pc);
 
-/**
- * @brief @p in with every control character (C0, DEL, and C1 as UTF-8
- *        U+0080..U+009F) replaced by a visible escape (\x1b, \u009b): text
- *        that comes from the control log or the store (reasons, reducer
- *        verdicts, object keys) cannot drive a terminal or forge a log line.
- *        Other UTF-8 is kept.
- * @param out  @p size bytes (4 × strlen(in) + 1 never cuts), NUL-terminated
- * @returns out
- */
-char *pub_text_clean(const char *in, char *out, size_t size);
 
 /** @brief "12.3 MiB": @p bytes in binary units into @p buf. Returns buf. */
 const char *pub_fmt_bytes(uint64_t bytes, char *buf, size_t size);

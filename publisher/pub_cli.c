@@ -2,6 +2,7 @@
  * kcat habits: -b brokers, -X name=value, -h usage on stdout (exit 0),
  * misuse on stderr with the reason (exit 2), failures exit 1; data on
  * stdout, diagnostics on stderr; signals only set a flag. */
+#include "common/kf_text.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
 #include "common/kio.h"
@@ -535,7 +536,7 @@ static int run(struct pub_ctx *pc, const struct cli *c)
                    (long long)res.offset);
         char why[4 * sizeof(res.res.reason)];
         if (res.res.reason[0])
-            printf("  reason: %s\n", pub_text_clean(res.res.reason, why, sizeof(why)));
+            printf("  reason: %s\n", kf_text_clean(res.res.reason, why, sizeof(why)));
         return 0;
     }
     case CMD_LS:

@@ -3,6 +3,7 @@
  * worker does at start-up (worker/control.c). */
 #include "publisher/pub_control.h"
 
+#include "common/kf_text.h"
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
@@ -35,7 +36,7 @@ static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
     struct pub_log *lg = opaque;
     char clean[2048];
     kf_log(lg->pc->verbose > 1 ? level : KF_LOG_DEBUG, "fleet", "%s",
-           pub_text_clean(line, clean, sizeof(clean)));
+           kf_text_clean(line, clean, sizeof(clean)));
 }
 
 static int reach_err(struct pub_log *lg, int err, const char *what, char *errstr,

@@ -3,6 +3,7 @@
  * push) or announced but refused shows as such. */
 #include "publisher/pub_ops.h"
 
+#include "common/kf_text.h"
 #include "common/kf_err.h"
 #include "publisher/pub_control.h"
 
@@ -148,15 +149,15 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
                 /* halt_reason quotes an operator's or a worker's reason: escaped */
                 char why[4 * CTL_REASON_CAP];
                 fprintf(out, "# %s: %s%s%s%s, target %s (seq %" PRIu64 ")%s%s%s\n",
-                        pub_text_clean(r->model, hm, sizeof(hm)), fleet_phase2str(mi.phase),
+                        kf_text_clean(r->model, hm, sizeof(hm)), fleet_phase2str(mi.phase),
                         mi.halt_reason[0] ? " (" : "",
-                        mi.halt_reason[0] ? pub_text_clean(mi.halt_reason, why, sizeof(why)) : "",
+                        mi.halt_reason[0] ? kf_text_clean(mi.halt_reason, why, sizeof(why)) : "",
                         mi.halt_reason[0] ? ")" : "", mi.target[0] ? mi.target : "-", mi.seq,
                         mi.previous_good[0] ? ", previous good " : "", mi.previous_good,
                         verified ? "" : " (unverified)");
             } else
                 fprintf(out, "# %s: not on the control log%s\n",
-                        pub_text_clean(r->model, hm, sizeof(hm)),
+                        kf_text_clean(r->model, hm, sizeof(hm)),
                         log_err ? " (could not be read)" : "");
             fprintf(out, "%-20s %-20s %5s %8s %-6s %-13s %s\n", "MODEL", "VERSION", "SEQ", "OFFSET",
                     "STORE", "SIGNATURE", "STATUS");
@@ -176,9 +177,9 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
         /* names from store keys are not checked by anyone: escape them too */
         char cm[4 * CTL_NAME_CAP], cv[4 * CTL_NAME_CAP], cs[4 * sizeof(status)];
         fprintf(
-            out, "%-20s %-20s %5s %8s %-6s %-13s %s%s\n", pub_text_clean(r->model, cm, sizeof(cm)),
-            pub_text_clean(r->version, cv, sizeof(cv)), seq, off, r->in_store ? "yes" : "no", sig,
-            pub_text_clean(status, cs, sizeof(cs)), r->rec && !verified ? " (unverified)" : "");
+            out, "%-20s %-20s %5s %8s %-6s %-13s %s%s\n", kf_text_clean(r->model, cm, sizeof(cm)),
+            kf_text_clean(r->version, cv, sizeof(cv)), seq, off, r->in_store ? "yes" : "no", sig,
+            kf_text_clean(status, cs, sizeof(cs)), r->rec && !verified ? " (unverified)" : "");
     }
     if (!ls.n)
         fprintf(stderr, "no versions%s%s\n", model ? " of " : "", model ? model : "");

@@ -4,6 +4,7 @@
  * trail, and afterwards (on a fresh fold up to the event) what it did. */
 #include "publisher/pub_ops.h"
 
+#include "common/kf_text.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
 #include "publisher/pub_control.h"
@@ -110,7 +111,7 @@ int pub_command(struct pub_ctx *pc, const struct pub_command_opts *o,
         char why[4 * sizeof(res->res.reason)];
         kf_errf(errstr, errstr_size, "the fleet would not apply %s to %s now (%s): %s%s",
                 ctl_action2str(o->action), o->model, fleet_verdict2str(res->res.verdict),
-                pub_text_clean(res->res.reason, why, sizeof(why)),
+                kf_text_clean(res->res.reason, why, sizeof(why)),
                 o->dry_run ? "" : "; nothing sent (--force sends it anyway)");
         err = -EPERM;
         goto out;
@@ -139,7 +140,7 @@ int pub_command(struct pub_ctx *pc, const struct pub_command_opts *o,
         char why[4 * sizeof(r->res.reason)];
         kf_errf(errstr, errstr_size, "%s landed at offset %" PRId64 " but was %s: %s",
                 ctl_action2str(o->action), res->offset, fleet_verdict2str(r->res.verdict),
-                pub_text_clean(r->res.reason, why, sizeof(why)));
+                kf_text_clean(r->res.reason, why, sizeof(why)));
         err = -ESTALE;
     }
 out:

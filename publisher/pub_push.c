@@ -2,6 +2,7 @@
  * The order of the steps is the design; pub_push.h says why. */
 #include "publisher/pub_push_impl.h"
 
+#include "common/kf_text.h"
 #include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/kf_log.h"
@@ -401,7 +402,7 @@ write_manifest:
     KF_LOG_D("publish", "read back");
     const struct pub_record *r = pub_log_record_at(lg, res->offset);
     res->verdict = r ? r->res.verdict : FLEET_IGNORED;
-    pub_text_clean(r ? r->res.reason : "the event did not decode", res->verdict_reason,
+    kf_text_clean(r ? r->res.reason : "the event did not decode", res->verdict_reason,
                    sizeof(res->verdict_reason));
     res->us.announce = since(t);
     if (res->verdict != FLEET_APPLIED && f == &no_faults) {

@@ -87,16 +87,6 @@ crypto_keyring *ctl_keyring(const struct ctl_opts *o);
  *         signature that could not be checked (no --trusted-keys). */
 const char *ctl_sig_label(const struct ctl_opts *o, enum ctl_sig_verdict sig);
 
-/**
- * @brief @p in with every control character (C0, DEL, and C1 as UTF-8
- *        U+0080..U+009F) replaced by a visible escape (\x1b, \u009b), so text
- *        from the control log cannot drive the terminal (clear it, move the
- *        cursor, rewrite a line above). Tab and newline are escaped too: one
- *        event, one line. Other UTF-8 is kept as it is.
- * @param out  @p size bytes, always NUL-terminated (cut short if needed)
- * @returns out
- */
-char *ctl_text_clean(const char *in, char *out, size_t size);
 
 /** @brief "2026-11-22T12:00:00.123Z" */
 void ctl_time_str(int64_t epoch_ms, char *out, size_t size);

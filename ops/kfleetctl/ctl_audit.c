@@ -15,6 +15,7 @@
  * auditor's screen. --json leaves strings as they are (jansson escapes them). */
 #include "ops/kfleetctl/ctl.h"
 
+#include "common/kf_text.h"
 #include "common/kf_err.h"
 #include "schema/json_impl.h"
 
@@ -117,11 +118,11 @@ static void print_text(const struct ctl_record *r, const char *ts, const char *t
     char clean[4 * 1200 + 1], reason[4 * sizeof(r->res.reason) + 1];
     printf("%s  #%-5" PRId64 " %-16s %s%s%s%s\n", ts, r->msg->offset,
            r->malformed ? "?" : ctl_type2str(r->ev.type),
-           ctl_text_clean(text, clean, sizeof(clean)), r->flag[0] ? "  [" : "", r->flag,
+           kf_text_clean(text, clean, sizeof(clean)), r->flag[0] ? "  [" : "", r->flag,
            r->flag[0] ? "]" : "");
     if (r->malformed)
         return;
-    ctl_text_clean(r->res.reason, reason, sizeof(reason));
+    kf_text_clean(r->res.reason, reason, sizeof(reason));
     if (r->res.from != r->res.to)
         printf("%33s phase %s -> %s%s%s\n", "", fleet_phase2str(r->res.from),
                fleet_phase2str(r->res.to), reason[0] ? ": " : "", reason);

@@ -2,6 +2,7 @@
  * one-shot hashes, deduplicated uploads into a file:// store (PUTs counted),
  * the model file's validation, golden vectors against a naive forward pass,
  * a dry-run push, keygen. */
+#include "common/kf_text.h"
 #include "common/kf_err.h"
 #include "kernels/kern_dtype.h"
 #include "publisher/pub.h"
@@ -473,11 +474,11 @@ static void test_small(void)
     KT_ASSERT(pub_chunk_threads(0) >= 1 && pub_chunk_threads(1000) == 64);
     /* text from the log reaches logs and terminals escaped (issue 14) */
     char clean[128];
-    KT_ASSERT_STR_EQ(pub_text_clean("halted: \x1b[2J\tx\x7f \xc2\x9b"
+    KT_ASSERT_STR_EQ(kf_text_clean("halted: \x1b[2J\tx\x7f \xc2\x9b"
                                     "1m caf\xc3\xa9",
                                     clean, sizeof(clean)),
                      "halted: \\x1b[2J\\x09x\\x7f \\u009b1m caf\xc3\xa9");
-    KT_ASSERT_STR_EQ(pub_text_clean("\x1b\x1b", clean, 6), "\\x1b"); /* cut, never half */
+    KT_ASSERT_STR_EQ(kf_text_clean("\x1b\x1b", clean, 6), "\\x1b"); /* cut, never half */
 }
 
 int main(void)

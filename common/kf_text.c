@@ -1,11 +1,9 @@
-/* Text from the control log or the store on the way to a terminal or a log
- * line: control characters made visible (pub.h, pub_text_clean). The same
- * rule as kfleetctl's ctl_text_clean. */
-#include "publisher/pub.h"
+/* Control characters made visible (kf_text.h). */
+#include "common/kf_text.h"
 
 #include <string.h>
 
-char *pub_text_clean(const char *in, char *out, size_t size)
+char *kf_text_clean(const char *in, char *out, size_t size)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
