@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_err(void)
 {
@@ -72,6 +73,41 @@ static void test_buf(void)
     kf_buf_fini(NULL);
 }
 
+/* Run @p fn with stderr (fd 2, where kf_log writes) on a temporary file;
+ * what it wrote, NUL-terminated (new; free it). */
+static char *stderr_of(void (*fn)(void))
+{
+    char path[] = "/tmp/kt_util_log_XXXXXX";
+    int fd = mkstemp(path);
+    KT_ASSERT(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(2);
+    KT_ASSERT(saved >= 0 && dup2(fd, 2) == 2);
+    fn();
+    fflush(stderr);
+    KT_ASSERT(dup2(saved, 2) == 2);
+    close(saved);
+    off_t n = lseek(fd, 0, SEEK_END);
+    KT_ASSERT(n >= 0);
+    char *text = calloc((size_t)n + 1, 1);
+    KT_ASSERT(text && pread(fd, text, (size_t)n, 0) == n);
+    close(fd);
+    return text;
+}
+
+/* No assertions in here: their message would go to the file. */
+static void log_at_err_then_info(void)
+{
+    kf_log_set_level(KF_LOG_ERR);
+    KF_LOG_I("test", "dropped: above the level");
+    KF_LOG_W("test", "dropped: a warning is above ERROR too");
+    KF_LOG_E("test", "kept: at the level");
+    kf_log_set_level(KF_LOG_INFO);
+    KF_LOG_D("test", "dropped: debug above INFO");
+    KF_LOG_I("test", "a log line with %s", "arguments");
+}
+
 static void test_log_levels(void)
 {
     enum kf_log_level l;
@@ -91,9 +127,16 @@ static void test_log_levels(void)
     enum kf_log_level saved = kf_log_get_level();
     kf_log_set_level(KF_LOG_ERR);
     KT_ASSERT_INT_EQ(kf_log_get_level(), KF_LOG_ERR);
-    KF_LOG_I("test", "dropped: above the level");
+    char *text = stderr_of(log_at_err_then_info);
     kf_log_set_level(saved);
-    KF_LOG_I("test", "a log line with %s", "arguments");
+    KT_ASSERT_MSG(!strstr(text, "dropped"), "a line above the level was written:\n%s", text);
+    KT_ASSERT_MSG(strstr(text, " ERROR test: kept: at the level\n"),
+                  "the ERROR line is missing:\n%s", text);
+    KT_ASSERT_MSG(strstr(text, " INFO  test: a log line with arguments\n"),
+                  "the INFO line is missing:\n%s", text);
+    KT_ASSERT_MSG(text[4] == '-' && text[10] == 'T' && strstr(text, "Z ERROR"),
+                  "not \"<UTC time>Z LEVEL module: message\":\n%s", text);
+    free(text);
 }
 
 static void test_clock(void)
@@ -103,8 +146,12 @@ static void test_clock(void)
     int64_t b = kf_clock_mono_us();
     KT_ASSERT_MSG(b - a >= 19000, "slept %lld us", (long long)(b - a));
     KT_ASSERT(kf_clock_wall_ms() > 1600000000000LL); /* after 2020 */
+    /* Zero and negative return at once (a negative made unsigned would be weeks). */
+    a = kf_clock_mono_us();
     kf_sleep_ms(0);
     kf_sleep_ms(-5);
+    b = kf_clock_mono_us();
+    KT_ASSERT_MSG(b - a < 1000000, "kf_sleep_ms(0) and (-5) took %lld us", (long long)(b - a));
 }
 
 int main(void)

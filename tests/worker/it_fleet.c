@@ -40,6 +40,7 @@ struct fold {
     uint64_t unowned_us_total, unowned_max;
     int64_t flip_ms[WORKERS + 1];
     int n_flips;
+    bool rolled_back; /* the model was rolled_back at some prefix */
 };
 
 static int fold_cb(void *opaque, const struct ctl_event *ev, int64_t offset, int64_t ts_ms)
@@ -48,8 +49,11 @@ static int fold_cb(void *opaque, const struct ctl_event *ev, int64_t offset, int
     struct fleet_record rec = {.ev = ev, .offset = offset, .ts_ms = ts_ms, .sig = CTL_SIG_OK};
     KT_ASSERT_INT_EQ(fleet_state_feed(f->fs, &rec, NULL), 0);
     struct fleet_model_info mi;
-    if (!fleet_model_get(f->fs, env.model, &mi) && mi.active_claims > f->max_active)
-        f->max_active = mi.active_claims;
+    if (!fleet_model_get(f->fs, env.model, &mi)) {
+        if (mi.active_claims > f->max_active)
+            f->max_active = mi.active_claims;
+        f->rolled_back |= mi.phase == FLEET_ROLLED_BACK;
+    }
     if (ev->type == CTL_ROLLOUT_DONE) {
         f->done_events++;
         if (ev->mode == CTL_MODE_HANDOFF) {
@@ -81,11 +85,51 @@ static void load_until_active(const char *version, int timeout_s)
 {
     int64_t deadline = kf_clock_mono_us() + (int64_t)timeout_s * 1000000;
     while (!kt_env_wait_active(&env, WORKERS, version, 0)) {
-        KT_ASSERT_MSG(kf_clock_mono_us() < deadline, "not all workers run %s after %d s", version,
-                      timeout_s);
+        if (kf_clock_mono_us() >= deadline) {
+            char seen[2048];
+            kt_env_status_lines(&env, WORKERS, seen, sizeof(seen));
+            KT_FAIL("not all workers run %s after %d s: %s", version, timeout_s, seen);
+        }
         kt_env_send(&env, 100);
         kf_sleep_ms(100);
     }
+}
+
+/* What fold_until waits for: true once @p f (the log folded now) shows it. */
+typedef bool fold_pred(const struct fold *f, const struct fleet_model_info *mi, const void *arg);
+
+/* Fold the control log again and again, sending @p load requests each turn
+ * (the workers' bakes and health checks need traffic), until @p done holds;
+ * fail after @p timeout_s naming @p what and the phase, target and worker
+ * states seen last. On success @p f holds that fold (fleet_state_free(f->fs)). */
+static void fold_until(struct fold *f, fold_pred *done, const void *arg, const char *what, int load,
+                       int timeout_s)
+{
+    int64_t deadline = kf_clock_mono_us() + (int64_t)timeout_s * 1000000;
+    for (;;) {
+        memset(f, 0, sizeof(*f));
+        fold_log(f);
+        struct fleet_model_info mi;
+        bool known = !fleet_model_get(f->fs, env.model, &mi);
+        if (known && done(f, &mi, arg))
+            return;
+        if (kf_clock_mono_us() >= deadline) {
+            char seen[2048];
+            kt_env_status_lines(&env, WORKERS, seen, sizeof(seen));
+            KT_FAIL("not %s after %d s: the log folds to phase %s, target %s; workers: %s", what,
+                    timeout_s, known ? fleet_phase2str(mi.phase) : "(no model)",
+                    known ? mi.target : "", seen);
+        }
+        fleet_state_free(f->fs);
+        if (load)
+            kt_env_send(&env, load);
+        kf_sleep_ms(100);
+    }
+}
+
+static bool phase_is(const struct fold *f, const struct fleet_model_info *mi, const void *phase)
+{
+    return mi->phase == *(const enum fleet_phase *)phase;
 }
 
 static void start_fleet(const char *const *extra)
@@ -173,15 +217,9 @@ static void scenario_canary(void)
     struct fleet_model_info mi;
     KT_ASSERT(!fleet_model_get(f.fs, env.model, &mi));
     KT_ASSERT_MSG(mi.n_healthy >= 1, "no rollout.healthy in the log");
-    for (int t = 0; t < 50 && mi.phase != FLEET_COMPLETE; t++) {
-        fleet_state_free(f.fs);
-        memset(&f, 0, sizeof(f));
-        kf_sleep_ms(200);
-        fold_log(&f);
-        fleet_model_get(f.fs, env.model, &mi);
-    }
-    KT_ASSERT_MSG(mi.phase == FLEET_COMPLETE, "canary ended in phase %s",
-                  fleet_phase2str(mi.phase));
+    fleet_state_free(f.fs);
+    /* Every worker runs v2; the log says complete once the last rollout.done is folded. */
+    fold_until(&f, phase_is, &(enum fleet_phase){FLEET_COMPLETE}, "complete", 0, 60);
     printf("canary: healthy after the bake, promoted, complete; %d requests, 0 lost\n", env.n_sent);
     fleet_state_free(f.fs);
 }
@@ -229,11 +267,18 @@ static void scenario_refuse(void)
     publish_v1_v2();
     kt_env_announce(&env, &v2, 2, NULL, &env.trusted);
     start_fleet(extra);
-    KT_ASSERT(kt_env_wait_active(&env, WORKERS, "v2", 60));
-    /* The old announcement again (seq 1 < 2), and an unsigned rollback. */
+    if (!kt_env_wait_active(&env, WORKERS, "v2", 60)) {
+        char seen[2048];
+        kt_env_status_lines(&env, WORKERS, seen, sizeof(seen));
+        KT_FAIL("not all workers run v2 after 60 s: %s", seen);
+    }
+    /* The old announcement again (seq 1 < 2), and an unsigned rollback; then
+     * wait until every worker has folded both (and run its agent after). */
     kt_env_announce(&env, &v1, 1, NULL, &env.trusted);
     kt_env_command(&env, CTL_ACTION_ROLLBACK, "v1", NULL);
-    kf_sleep_ms(3000);
+    kt_env_wait_control(&env, WORKERS, kt_env_control_end(&env), 60);
+    KT_ASSERT_MSG(kt_env_wait_active(&env, WORKERS, "v2", 0),
+                  "a worker left v2 after the replay and the unsigned rollback");
     kt_env_send(&env, 300);
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, env.n_sent, 60), 0);
     for (int i = 0; i < env.n_sent; i++)
@@ -251,21 +296,19 @@ static void scenario_refuse(void)
            "every worker logged the unsigned command\n");
 }
 
-/* Fold the log and find worker @p worker's claim; its status, or -1. */
-static int claim_status(const char *worker, bool *granted)
+/* The status of w0's granted claim in @p mi, or -1 when it has none. */
+static int w0_claim(const struct fleet_model_info *mi)
 {
-    struct fold f = {0};
-    fold_log(&f);
-    struct fleet_model_info mi;
     int st = -1;
-    if (!fleet_model_get(f.fs, env.model, &mi))
-        for (size_t i = 0; i < mi.n_claims; i++)
-            if (!strcmp(mi.claims[i].worker, worker) && mi.claims[i].granted) {
-                st = (int)mi.claims[i].status;
-                *granted = true;
-            }
-    fleet_state_free(f.fs);
+    for (size_t i = 0; i < mi->n_claims; i++)
+        if (!strcmp(mi->claims[i].worker, "w0") && mi->claims[i].granted)
+            st = (int)mi->claims[i].status;
     return st;
+}
+
+static bool w0_claim_is(const struct fold *f, const struct fleet_model_info *mi, const void *st)
+{
+    return w0_claim(mi) == *(const int *)st;
 }
 
 static void scenario_kill(void)
@@ -283,37 +326,26 @@ static void scenario_kill(void)
     st.lease_s = 5;
     kt_env_announce(&env, &v2, 2, &st, &env.trusted);
     /* w0 claims, is granted, and sits on it (the drill delay): kill it there. */
-    bool granted = false;
-    for (int t = 0; t < 600 && !granted; t++) {
-        kt_env_send(&env, 20);
-        if (claim_status("w0", &granted) < 0)
-            kf_sleep_ms(100);
-    }
-    KT_ASSERT_MSG(granted, "w0's claim was never granted");
+    struct fold f;
+    fold_until(&f, w0_claim_is, &(int){FLEET_CLAIM_ACTIVE}, "w0 holding a granted claim", 20, 120);
+    fleet_state_free(f.fs);
     KT_ASSERT_INT_EQ(kt_env_worker_stop(&env, 0, SIGKILL), 128 + SIGKILL);
     printf("kill: w0 SIGKILLed holding a granted claim\n");
-    int st_w0 = FLEET_CLAIM_ACTIVE;
-    for (int t = 0; t < 300 && st_w0 == FLEET_CLAIM_ACTIVE; t++) {
-        kt_env_send(&env, 20);
-        kf_sleep_ms(100);
-        st_w0 = claim_status("w0", &granted);
-    }
-    KT_ASSERT_MSG(st_w0 == FLEET_CLAIM_EXPIRED, "w0's claim is %s, not expired",
-                  fleet_claim_status2str((enum fleet_claim_status)st_w0));
+    /* A 5 s lease; a peer appends rollout.expire once it has passed. */
+    fold_until(&f, w0_claim_is, &(int){FLEET_CLAIM_EXPIRED}, "w0's claim expired", 20, 120);
+    fleet_state_free(f.fs);
     printf("kill: its lease expired (rollout.expire appended by a peer)\n");
     /* the other two finish */
-    static char body[65536];
     for (int i = 1; i < WORKERS; i++) {
-        bool ok = false;
-        for (int t = 0; t < 600 && !ok; t++) {
-            ok = kt_http_get(env.workers[i].port, "/status", body, sizeof(body)) == 200 &&
-                 strstr(body, "\"active\":\"v2\"");
-            if (!ok) {
-                kt_env_send(&env, 10);
-                kf_sleep_ms(100);
-            }
+        int64_t deadline = kf_clock_mono_us() + 120 * 1000000LL;
+        char active[64], seen[512];
+        while (!kt_env_worker_status(&env, i, seen, sizeof(seen), active, sizeof(active)) ||
+               strcmp(active, "v2")) {
+            KT_ASSERT_MSG(kf_clock_mono_us() < deadline, "w%d does not run v2 after 120 s: %s", i,
+                          seen);
+            kt_env_send(&env, 10);
+            kf_sleep_ms(100);
         }
-        KT_ASSERT_MSG(ok, "w%d does not run v2", i);
     }
     kt_env_worker_start(&env, 0, normal);
     load_until_active("v2", 120);
@@ -321,6 +353,12 @@ static void scenario_kill(void)
     KT_ASSERT_MSG(missing == 0, "%d requests lost", missing);
     printf("kill: w1 and w2 finished; w0 restarted runs v2; %d requests, 0 lost, %d duplicates\n",
            env.n_sent, kt_env_duplicates(&env, 0, env.n_sent));
+}
+
+static bool rolled_back_to_v1(const struct fold *f, const struct fleet_model_info *mi,
+                              const void *arg)
+{
+    return f->rolled_back && !strcmp(mi->target, "v1");
 }
 
 static void scenario_canaryfail(void)
@@ -339,25 +377,11 @@ static void scenario_canaryfail(void)
     st.bake_s = 3;
     st.auto_rollback = true;
     kt_env_announce(&env, &v2, 2, &st, &env.trusted);
-    enum fleet_phase phase = FLEET_CANARY;
-    char target[CTL_NAME_CAP] = "";
-    for (int t = 0; t < 300; t++) {
-        kt_env_send(&env, 20);
-        kf_sleep_ms(100);
-        struct fold f = {0};
-        fold_log(&f);
-        struct fleet_model_info mi;
-        if (!fleet_model_get(f.fs, env.model, &mi)) {
-            phase = mi.phase;
-            snprintf(target, sizeof(target), "%s", mi.target); /* mi dies with f.fs */
-        }
-        fleet_state_free(f.fs);
-        if (!strcmp(target, "v1") && t > 10)
-            break;
-    }
-    KT_ASSERT_MSG(!strcmp(target, "v1") || phase == FLEET_ROLLED_BACK,
-                  "after the failed canary the target is %s (phase %s)", target,
-                  fleet_phase2str(phase));
+    /* The v2 announcement is on the log (flushed): from here the target is v1
+     * again only through the rollback. */
+    struct fold f;
+    fold_until(&f, rolled_back_to_v1, NULL, "rolled back to v1", 20, 120);
+    fleet_state_free(f.fs);
     load_until_active("v1", 120);
     int missing = kt_env_collect(&env, 0, env.n_sent, 120);
     KT_ASSERT_MSG(missing == 0, "%d requests lost", missing);

@@ -6,6 +6,7 @@
 #include "schema/resp.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 
 kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts)
 {
@@ -246,22 +247,142 @@ int kt_env_worker_stop(struct kt_env *e, int i, int sig)
 
 bool kt_env_wait_active(struct kt_env *e, int n, const char *version, int timeout_s)
 {
-    char want[128];
-    snprintf(want, sizeof(want), "\"active\":\"%s\"", version);
-    static char body[65536];
-    for (int t = 0; t <= timeout_s * 10; t++) {
+    int64_t deadline = kf_clock_mono_us() + (int64_t)timeout_s * 1000000;
+    for (;;) {
         int ok = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            char active[64] = "";
             if (e->workers[i].pid > 0 &&
-                kt_http_get(e->workers[i].port, "/status", body, sizeof(body)) == 200 &&
-                strstr(body, want))
+                kt_env_worker_status(e, i, NULL, 0, active, sizeof(active)) &&
+                !strcmp(active, version))
                 ok++;
+        }
         if (ok == n)
             return true;
-        if (t < timeout_s * 10)
-            kf_sleep_ms(100);
+        if (kf_clock_mono_us() >= deadline)
+            return false;
+        kf_sleep_ms(100);
     }
-    return false;
+}
+
+/* The model entry for @p model in a /status document, or NULL (borrowed from @p st). */
+static json_t *status_model(json_t *st, const char *model)
+{
+    size_t k;
+    json_t *m;
+    json_array_foreach(json_object_get(st, "models"), k, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "model"));
+        if (name && !strcmp(name, model))
+            return m;
+    }
+    return NULL;
+}
+
+static const char *field(json_t *o, const char *name)
+{
+    const char *s = json_string_value(json_object_get(o, name));
+    return s ? s : "";
+}
+
+bool kt_env_worker_status(struct kt_env *e, int i, char *line, size_t size, char *version_out,
+                          size_t version_size)
+{
+    struct kt_worker *w = &e->workers[i];
+    static char body[65536];
+    char dummy[8];
+    if (!line)
+        line = dummy, size = sizeof(dummy);
+    if (version_out && version_size)
+        version_out[0] = '\0';
+    if (w->pid <= 0) {
+        snprintf(line, size, "w%d down", i);
+        return false;
+    }
+    int code = kt_http_get(w->port, "/status", body, sizeof(body));
+    if (code != 200) {
+        snprintf(line, size, "%s /status: %s %d", w->id, code < 0 ? "no answer" : "HTTP", code);
+        return false;
+    }
+    json_error_t jerr;
+    json_t *st = json_loads(body, 0, &jerr);
+    if (!st) {
+        snprintf(line, size, "%s /status is not JSON (%s): %.200s", w->id, jerr.text, body);
+        return false;
+    }
+    json_t *m = status_model(st, e->model);
+    snprintf(line, size,
+             "%s active=%s standby=%s preparing=%s target=%s phase=%s claim=%s "
+             "control_offset=%" JSON_INTEGER_FORMAT,
+             w->id, field(m, "active"), field(m, "standby"), field(m, "preparing"),
+             field(m, "target"), field(m, "phase"), field(m, "claim"),
+             json_integer_value(json_object_get(st, "control_offset")));
+    if (version_out && version_size)
+        snprintf(version_out, version_size, "%s", field(m, "active"));
+    json_decref(st);
+    return true;
+}
+
+void kt_env_status_lines(struct kt_env *e, int n, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && len + 1 < size; i++) {
+        char line[512];
+        kt_env_worker_status(e, i, line, sizeof(line), NULL, 0);
+        int k = snprintf(out + len, size - len, "%s%s", i ? "; " : "", line);
+        if (k < 0)
+            break;
+        len += (size_t)k < size - len ? (size_t)k : size - len - 1;
+    }
+}
+
+int64_t kt_env_control_end(struct kt_env *e)
+{
+    char err[256];
+    struct kio_opts o = {.brokers = e->brokers};
+    kio_admin *ka = kio_admin_new(&o, err, sizeof(err));
+    KT_ASSERT_MSG(ka, "%s", err);
+    int64_t low = 0, high = 0;
+    KT_ASSERT_MSG(!kio_admin_watermarks(ka, e->t_ctl, 0, &low, &high, 10000),
+                  "no watermarks for %s", e->t_ctl);
+    kio_admin_free(ka);
+    return high;
+}
+
+/* Worker @p i's /status control_offset; -1 when it does not answer. */
+static int64_t control_offset(struct kt_env *e, int i)
+{
+    static char body[65536];
+    if (e->workers[i].pid <= 0 ||
+        kt_http_get(e->workers[i].port, "/status", body, sizeof(body)) != 200)
+        return -1;
+    json_t *st = json_loads(body, 0, NULL);
+    json_t *off = json_object_get(st, "control_offset");
+    int64_t v = json_is_integer(off) ? (int64_t)json_integer_value(off) : -1;
+    json_decref(st);
+    return v;
+}
+
+void kt_env_wait_control(struct kt_env *e, int n, int64_t offset, int timeout_s)
+{
+    int64_t deadline = kf_clock_mono_us() + (int64_t)timeout_s * 1000000;
+    for (;;) {
+        int behind = 0;
+        for (int i = 0; i < n; i++)
+            if (e->workers[i].pid > 0 && control_offset(e, i) < offset)
+                behind++;
+        if (!behind)
+            return;
+        if (kf_clock_mono_us() >= deadline) {
+            char seen[2048];
+            kt_env_status_lines(e, n, seen, sizeof(seen));
+            KT_FAIL("%d workers have not read the control log up to offset %" PRId64
+                    " after %d s: %s",
+                    behind, offset, timeout_s, seen);
+        }
+        kf_sleep_ms(100);
+    }
 }
 
 void kt_env_send(struct kt_env *e, int n)

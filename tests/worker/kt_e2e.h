@@ -90,6 +90,26 @@ void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra);
 int kt_env_worker_stop(struct kt_env *e, int i, int sig);
 /** @brief Wait until every worker in [0, n) reports @p version active (in /status). */
 bool kt_env_wait_active(struct kt_env *e, int n, const char *version, int timeout_s);
+/**
+ * @brief Worker @p i as its /status shows it, in one line for failure
+ *        messages: "w0 active=v1 preparing=v2 target=v2 phase=rolling
+ *        control_offset=12", or "w0 down" / "w0 /status: HTTP 503".
+ * @returns whether /status answered; @p version_out (may be NULL, size
+ *          @p version_size) gets the env's model's active version ("" if none).
+ */
+bool kt_env_worker_status(struct kt_env *e, int i, char *line, size_t size, char *version_out,
+                          size_t version_size);
+/** @brief kt_env_worker_status of workers [0, n), "; "-separated, into @p out. */
+void kt_env_status_lines(struct kt_env *e, int n, char *out, size_t size);
+/** @brief The control topic's high watermark: the offset its next event gets. */
+int64_t kt_env_control_end(struct kt_env *e);
+/**
+ * @brief Wait until every running worker in [0, n) has folded the control log
+ *        up to @p offset (its /status control_offset reaches it: the worker
+ *        fed every event before it and ran its agent since); fails after
+ *        @p timeout_s with what each showed last.
+ */
+void kt_env_wait_control(struct kt_env *e, int n, int64_t offset, int timeout_s);
 
 /** @brief Send @p n requests round-robin over the partitions (ids continue the ledger). */
 void kt_env_send(struct kt_env *e, int n);

@@ -151,13 +151,19 @@ static void test_errors_are_per_request(void)
 }
 
 /* Requests whose deadline passes while queued come back -ETIME, one by one,
- * without reaching the backend; their live neighbours are computed. */
-static atomic_int runs;
+ * without reaching the backend; their live neighbours are computed. The first
+ * batch holds the (one) inference thread until the test has queued the rest
+ * and the wall clock has passed their deadline: no timing is hoped for. */
+static atomic_int runs, first_running, release_first;
 
 static int slow_run(void *ctx, struct slot_version *v, const float *in, size_t rows, float *out)
 {
-    atomic_fetch_add(&runs, (int)rows);
-    kf_sleep_ms(50); /* hold the thread so the others queue behind it */
+    if (atomic_fetch_add(&runs, (int)rows) == 0) {
+        atomic_store(&first_running, 1);
+        int64_t until = kf_clock_mono_us() + 60000000;
+        while (!atomic_load(&release_first) && kf_clock_mono_us() < until)
+            kf_sleep_ms(1);
+    }
     return fake_run(ctx, v, in, rows, out);
 }
 
@@ -168,26 +174,39 @@ static void test_deadline_checked_at_batch_time(void)
     struct batcher_conf conf = {.max_batch_rows = 1, .run = slow_run, .done = fake_done};
     batcher *b = batcher_new(slot, &conf);
     atomic_store(&runs, 0);
-    int64_t now = kf_clock_wall_ms();
+    atomic_store(&first_running, 0);
+    atomic_store(&release_first, 0);
     for (int i = 0; i < 6; i++) {
+        reqs[i].err = 1;
+        atomic_store(&reqs[i].answered, 0);
+    }
+    /* Request 0 has a deadline a minute away: taken at once, computed. */
+    reqs[0].item = (struct batch_item){.input = reqs[0].in,
+                                       .rows = 1,
+                                       .width = 3,
+                                       .opaque = &reqs[0],
+                                       .deadline_ms = kf_clock_wall_ms() + 60000};
+    KT_ASSERT_INT_EQ(batcher_submit(b, &reqs[0].item), 0);
+    int64_t until = kf_clock_mono_us() + 30000000;
+    while (!atomic_load(&first_running) && kf_clock_mono_us() < until)
+        kf_sleep_ms(1);
+    KT_ASSERT_MSG(atomic_load(&first_running), "the first batch did not start within 30 s");
+    /* 2 and 4 expire 20 ms from now, queued behind the held batch; 1, 3, 5 have none. */
+    int64_t expiry = kf_clock_wall_ms() + 20;
+    for (int i = 1; i < 6; i++) {
         struct req *q = &reqs[i];
-        q->err = 1;
-        atomic_store(&q->answered, 0);
-        /* Even ones expire 20 ms from now, while the first batch runs. */
-        q->item = (struct batch_item){.input = q->in,
-                                      .rows = 1,
-                                      .width = 3,
-                                      .opaque = q,
-                                      .deadline_ms = i % 2 ? 0 : now + 20};
+        q->item = (struct batch_item){
+            .input = q->in, .rows = 1, .width = 3, .opaque = q, .deadline_ms = i % 2 ? 0 : expiry};
         KT_ASSERT_INT_EQ(batcher_submit(b, &q->item), 0);
     }
+    while (kf_clock_wall_ms() <= expiry)
+        kf_sleep_ms(1);
+    atomic_store(&release_first, 1);
     batcher_drain(b);
     for (int i = 0; i < 6; i++) {
         KT_ASSERT_INT_EQ(atomic_load(&reqs[i].answered), 1);
-        if (i == 0)
-            KT_ASSERT_INT_EQ(reqs[i].err, 0); /* taken at once, before its deadline */
-        else
-            KT_ASSERT_INT_EQ(reqs[i].err, i % 2 ? 0 : -ETIME);
+        KT_ASSERT_MSG(reqs[i].err == (i == 0 || i % 2 ? 0 : -ETIME), "request %d: err %d", i,
+                      reqs[i].err);
     }
     KT_ASSERT_INT_EQ(atomic_load(&runs), 4); /* the two expired rows never ran */
     batcher_free(b);
