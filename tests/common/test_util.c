@@ -106,6 +106,9 @@ static void log_at_err_then_info(void)
     kf_log_set_level(KF_LOG_INFO);
     KF_LOG_D("test", "dropped: debug above INFO");
     KF_LOG_I("test", "a log line with %s", "arguments");
+    /* text from outside (a forged event's reason) cannot clear the screen
+     * or start a line of its own */
+    KF_LOG_I("test", "reason: %s", "x\x1b[2J\nFAKE ERROR line \xc2\x9b é");
 }
 
 static void test_log_levels(void)
@@ -134,6 +137,9 @@ static void test_log_levels(void)
                   "the ERROR line is missing:\n%s", text);
     KT_ASSERT_MSG(strstr(text, " INFO  test: a log line with arguments\n"),
                   "the INFO line is missing:\n%s", text);
+    KT_ASSERT_MSG(strstr(text, " INFO  test: reason: x\\x1b[2J\\x0aFAKE ERROR line \\u009b é\n"),
+                  "control characters not escaped:\n%s", text);
+    KT_ASSERT_MSG(!strchr(text, 0x1b), "a raw ESC reached the log:\n%s", text);
     KT_ASSERT_MSG(text[4] == '-' && text[10] == 'T' && strstr(text, "Z ERROR"),
                   "not \"<UTC time>Z LEVEL module: message\":\n%s", text);
     free(text);
