@@ -10,6 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
 cd "$repo"
+. bench/lib.sh
 eval "$(ops/devstack env)"
 rate=${FLOOD_RATE:-200}
 events=${FLOOD_EVENTS:-100000}
@@ -19,22 +20,9 @@ tmp=$(mktemp -d /tmp/kfleet-bench-flood-XXXXXX)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-java_tool() { # class args...
-    java -Xmx256m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
-        -cp "$KFLEET_KAFKA_CLASSPATH" "$@"
-}
-topic() { # name partitions [config...]
-    local name=$1 parts=$2
-    shift 2
-    local cfg=()
-    for c in "$@"; do cfg+=(--config "$c"); done
-    java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KFLEET_BROKERS" --create \
-        --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 \
-        "${cfg[@]}" >/dev/null
-}
-topic "fl.req.$sfx" 6
-topic "fl.resp.$sfx" 6
-topic "fl.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+bench_topic "fl.req.$sfx" 6
+bench_topic "fl.resp.$sfx" 6
+bench_control_topic "fl.ctl.$sfx"
 pub() {
     "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "fl.ctl.$sfx" \
         2>"$tmp/pub.err" || { cat "$tmp/pub.err" >&2; return 1; }
@@ -69,7 +57,7 @@ client 20 during >"$tmp/during" &
 cpid=$!
 sleep 3
 t0=$(date +%s%N)
-java_tool kafka.tools.ConsoleProducer --bootstrap-server "$KFLEET_BROKERS" --topic "fl.ctl.$sfx" \
+bench_java kafka.tools.ConsoleProducer --bootstrap-server "$KFLEET_BROKERS" --topic "fl.ctl.$sfx" \
     --producer-property linger.ms=5 --producer-property batch.size=262144 <"$tmp/flood.jsonl"
 t_appended=$(date +%s%N)
 want=$((off0 + events))
@@ -81,16 +69,14 @@ t_folded=$(date +%s%N)
 wait $cpid || true
 during=$(cat "$tmp/during")
 
-p99() { awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' <<<"$1"; }
-num() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1" | tr -d ','; }
 echo "before: $before"
 echo "during: $during"
 echo
 echo "| 1 worker, $rate req/s, $events forged control events appended mid-run | value |"
 echo "|---|---|"
-echo "| p99 without / with the flood (ms) | $(p99 "$before") / $(p99 "$during") |"
-echo "| p99 with / without | $(awk -v a="$(p99 "$during")" -v b="$(p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
-echo "| lost during the flood (must be 0) | $(num "$during" missing) |"
+echo "| p99 without / with the flood (ms) | $(bench_p99 "$before") / $(bench_p99 "$during") |"
+echo "| p99 with / without | $(awk -v a="$(bench_p99 "$during")" -v b="$(bench_p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
+echo "| lost during the flood (must be 0) | $(bench_num "$during" missing) |"
 echo "| append time, console producer (ms) | $(((t_appended - t0) / 1000000)) |"
 echo "| appended -> folded by the worker (ms) | $(((t_folded - t_appended) / 1000000)) |"
 echo "| fold rate, events/s (append start -> folded) | $(awk -v n="$events" -v ns="$((t_folded - t0))" 'BEGIN { printf "%.0f", n / (ns / 1e9) }') |"

@@ -9,6 +9,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
 cd "$repo"
+. bench/lib.sh
 eval "$(ops/devstack env)"
 rate=${ROLLOUT_RATE:-300}
 mode=${ROLLOUT_SWAP_MODE:-inplace}
@@ -17,19 +18,9 @@ tmp=$(mktemp -d /tmp/kfleet-bench-rollout-XXXXXX)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-topic() { # name partitions [config...]
-    local name=$1 parts=$2
-    shift 2
-    local cfg=()
-    for c in "$@"; do cfg+=(--config "$c"); done
-    java -Xmx128m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
-        -cp "$KFLEET_KAFKA_CLASSPATH" org.apache.kafka.tools.TopicCommand \
-        --bootstrap-server "$KFLEET_BROKERS" --create --if-not-exists --topic "$name" \
-        --partitions "$parts" --replication-factor 1 "${cfg[@]}" >/dev/null
-}
-topic "ro.req.$sfx" 6
-topic "ro.resp.$sfx" 6
-topic "ro.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+bench_topic "ro.req.$sfx" 6
+bench_topic "ro.resp.$sfx" 6
+bench_control_topic "ro.ctl.$sfx"
 # push (and the operator commands) talk to Kafka and take -b/--control-topic;
 # keygen does not (publish-model refuses options a command does not take: exit 2).
 # The summary goes to stdout; on a failure stderr says why.
@@ -103,18 +94,16 @@ awk -v mode="$mode" '
     END { printf "%d %.1f %.1f\n", n, t1 - t0, n ? swap / n : 0 }' "$tmp/audit.json" >"$tmp/roll"
 read -r swaps total one <"$tmp/roll"
 
-num() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1" | tr -d ','; }
-p99() { awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' <<<"$1"; }
 echo "before: $before"
 echo "during: $during"
 echo
 echo "| rolling update, 3 workers, max_unavailable=1, $mode, $rate req/s | value |"
 echo "|---|---|"
-echo "| requests during the rollout | $(num "$during" sent) |"
-echo "| lost (must be 0) | $(num "$during" missing) |"
-echo "| duplicates | $(num "$during" duplicates) |"
-echo "| p99 before / during (ms) | $(p99 "$before") / $(p99 "$during") |"
-echo "| p99 during / before | $(awk -v a="$(p99 "$during")" -v b="$(p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
+echo "| requests during the rollout | $(bench_num "$during" sent) |"
+echo "| lost (must be 0) | $(bench_num "$during" missing) |"
+echo "| duplicates | $(bench_num "$during" duplicates) |"
+echo "| p99 before / during (ms) | $(bench_p99 "$before") / $(bench_p99 "$during") |"
+echo "| p99 during / before | $(awk -v a="$(bench_p99 "$during")" -v b="$(bench_p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| largest consumer lag seen (requests, summed over partitions) | $lag_max |"
 echo "| longest gap between two polls of the request consumer, any worker (ms) | $poll_gap |"
 echo "| workers swapped | $swaps |"

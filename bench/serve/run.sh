@@ -8,24 +8,15 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
 cd "$repo"
+. bench/lib.sh
 eval "$(ops/devstack env)"
 n=${SERVE_REQUESTS:-20000}
 sfx=$$-$(date +%s)
 tmp=$(mktemp -d /tmp/kfleet-bench-serve-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-topic() { # name partitions [config...]
-    local name=$1 parts=$2
-    shift 2
-    local cfg=()
-    for c in "$@"; do cfg+=(--config "$c"); done
-    java -Xmx128m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
-        -cp "$KFLEET_KAFKA_CLASSPATH" org.apache.kafka.tools.TopicCommand \
-        --bootstrap-server "$KFLEET_BROKERS" --create --if-not-exists --topic "$name" \
-        --partitions "$parts" --replication-factor 1 "${cfg[@]}" >/dev/null
-}
-for t in req resp ereq eresp; do topic "bench.$t.$sfx" 8; done
-topic "bench.ctl.$sfx" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+for t in req resp ereq eresp; do bench_topic "bench.$t.$sfx" 8; done
+bench_control_topic "bench.ctl.$sfx"
 
 "$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
 "$build/ops/kfleet-make-model" -o "$tmp/m.safetensors" --input 64 --layers 64,10 --softmax 2>/dev/null

@@ -1,0 +1,31 @@
+# bench/lib.sh — what the benchmark scripts share; source it after setting
+# `build` (the build directory). Needs ops/devstack up and its env.
+
+# bench_topic NAME PARTITIONS [CONFIG...]: create a topic on the devstack
+# (replication 1), quietly; CONFIG items are key=value topic settings.
+bench_topic() {
+    local name=$1 parts=$2
+    shift 2
+    local cfg=()
+    for c in "$@"; do cfg+=(--config "$c"); done
+    bench_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KFLEET_BROKERS" --create \
+        --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 \
+        "${cfg[@]}" >/dev/null
+}
+
+# bench_control_topic NAME: the control topic's settings (ARCHITECTURE §2).
+bench_control_topic() {
+    bench_topic "$1" 1 retention.ms=-1 message.timestamp.type=LogAppendTime
+}
+
+# bench_java CLASS ARGS...: one of the devstack's Kafka tools.
+bench_java() {
+    java -Xmx256m -Dlog4j.configuration="file:$KFLEET_DEVSTACK_DIR/kafka/tools-log4j.properties" \
+        -cp "$KFLEET_KAFKA_CLASSPATH" "$@"
+}
+
+# bench_p99 "CLIENT SUMMARY": the p99 (ms) from kfleet-client's summary line.
+bench_p99() { awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' <<<"$1"; }
+
+# bench_num "CLIENT SUMMARY" KEY: the number after KEY (sent, missing, ...).
+bench_num() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1" | tr -d ','; }
