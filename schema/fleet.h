@@ -127,7 +127,12 @@ struct fleet_result {
     char reason[256];          /**< one line: why ignored / invalid / what changed */
 };
 
-/** @brief Receives one log line per transition, refusal or invalid event. */
+/**
+ * @brief Receives one log line per transition, refusal or invalid event.
+ *        Lines above kf_log_get_level() are not formatted or passed on; forged,
+ *        replayed and duplicate records log at debug level (a flood of them
+ *        must not flood the log: fleet_auth_count() counts them).
+ */
 typedef void (*fleet_log_fn)(void *opaque, enum kf_log_level level, const char *line);
 
 struct fleet_opts {

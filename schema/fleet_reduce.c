@@ -220,8 +220,10 @@ static void result(struct feed *f, enum fleet_verdict v, const char *fmt, ...)
     struct fleet_model *m = authentic ? fleet_model_find(f->fs, f->ev->model) : NULL;
     if (m)
         v == FLEET_IGNORED ? m->n_ignored++ : m->n_invalid++;
+    /* Forged, replayed and duplicate records log at debug level: a flood
+     * must not flood the logs too. fleet_auth_count() counts them. */
     bool forged = f->ac->auth > FLEET_AUTH_UNVERIFIED;
-    enum kf_log_level lvl = v == FLEET_INVALID || forged || ctl_type_needs_signature(f->ev->type)
+    enum kf_log_level lvl = !forged && (v == FLEET_INVALID || ctl_type_needs_signature(f->ev->type))
                                 ? KF_LOG_WARN
                                 : KF_LOG_DEBUG;
     fleet_logf(f->fs, lvl, "offset %lld: %s %s %s: %s", (long long)f->rec->offset,
@@ -978,7 +980,11 @@ int fleet_state_feed(fleet_state *fs, const struct fleet_record *rec, struct fle
     if (go < 0)
         return go;
     if (!go) {
-        result(&f, FLEET_IGNORED, "%s", ac.why);
+        /* The hot path of a flood: no second formatting of the reason. */
+        res->verdict = FLEET_IGNORED;
+        memcpy(res->reason, ac.why, sizeof(ac.why));
+        fleet_logf(fs, KF_LOG_DEBUG, "offset %lld: ignored %s %s: %s", (long long)rec->offset,
+                   ctl_type2str(rec->ev->type), rec->ev->event_id, ac.why);
     } else {
         switch (rec->ev->type) {
         case CTL_MODEL_PUBLISHED: on_published(&f); break;
