@@ -4,7 +4,8 @@
  * --from/--to/--model select for printing, so phase changes and "ignored"
  * verdicts are the ones the workers saw. The flags are the reducer's own
  * authentication verdicts (enum fleet_auth, docs/security.md): an event
- * that is forged (no valid signature by a key that speaks for it), signed
+ * that is forged (no valid signature by a key that speaks for it; for an
+ * operator event the flag says how: unsigned, unknown_key...), signed
  * by a revoked key, a replay of an earlier record or of an old command, a
  * duplicate event_id, or whose signature was never checked because it
  * changed nothing ("unverified"); and one that does not decode. The closing
@@ -94,13 +95,17 @@ static void describe(const struct ctl_event *ev, char *out, size_t size)
  * shows U+FFFD rather than breaking the line. */
 /* "" or what an auditor must look at: the reducer's verdict, unless it
  * found the event authentic (ok) or took it unsigned because unsigned worker
- * events are still allowed. */
+ * events are still allowed. A forged operator event says what was wrong
+ * with its signature (unsigned, unknown_key, bad_signature, malformed). */
 static const char *audit_flag(const struct ctl_record *r)
 {
     if (r->malformed)
         return "MALFORMED";
     if (r->res.auth == FLEET_AUTH_OK || r->res.auth == FLEET_AUTH_UNSIGNED)
         return "";
+    if (r->res.auth == FLEET_AUTH_FORGED && ctl_type_needs_signature(r->ev.type) &&
+        r->sig != CTL_SIG_OK)
+        return ctl_sig_verdict2str(r->sig);
     return fleet_auth2str(r->res.auth);
 }
 
