@@ -7,6 +7,7 @@
 #include "common/kf_log.h"
 #include "common/kio.h"
 #include "publisher/pub.h"
+#include "publisher/pub_enroll.h"
 #include "publisher/pub_ops.h"
 #include "publisher/pub_push.h"
 
@@ -28,9 +29,10 @@ enum cmd {
     CMD_OPS = 1 << 2, /* rollback, promote, pause, resume, abort */
     CMD_LS = 1 << 3,
     CMD_VERIFY = 1 << 4,
+    CMD_KEYS = 1 << 5, /* enroll, revoke (pub_enroll.h) */
 };
-#define CMD_ALL (CMD_KEYGEN | CMD_PUSH | CMD_OPS | CMD_LS | CMD_VERIFY)
-#define CMD_KAFKA (CMD_PUSH | CMD_OPS | CMD_LS | CMD_VERIFY)
+#define CMD_ALL (CMD_KEYGEN | CMD_PUSH | CMD_OPS | CMD_LS | CMD_VERIFY | CMD_KEYS)
+#define CMD_KAFKA (CMD_PUSH | CMD_OPS | CMD_LS | CMD_VERIFY | CMD_KEYS)
 
 enum opt {
     OPT_STORE = 256,
@@ -55,6 +57,9 @@ enum opt {
     OPT_REASON,
     OPT_FORCE,
     OPT_PUB,
+    OPT_WORKER,
+    OPT_WORKER_PUB,
+    OPT_KEY_ID,
 };
 
 /* Which commands take each option (by its getopt value). */
@@ -71,8 +76,8 @@ static const struct {
     {OPT_VERSION, CMD_PUSH | CMD_OPS | CMD_VERIFY, "--version"},
     {'w', CMD_PUSH, "--weights"},
     {'a', CMD_PUSH, "--arch"},
-    {'k', CMD_PUSH | CMD_OPS | CMD_LS | CMD_VERIFY, "--key"},
-    {'n', CMD_PUSH | CMD_OPS, "--dry-run"},
+    {'k', CMD_PUSH | CMD_OPS | CMD_LS | CMD_VERIFY | CMD_KEYS, "--key"},
+    {'n', CMD_PUSH | CMD_OPS | CMD_KEYS, "--dry-run"},
     {OPT_CHUNK_SIZE, CMD_PUSH, "--chunk-size"},
     {OPT_STRATEGY, CMD_PUSH, "--strategy"},
     {OPT_MAX_UNAVAILABLE, CMD_PUSH, "--max-unavailable"},
@@ -87,7 +92,10 @@ static const struct {
     {OPT_MAX_ERROR_RATE, CMD_PUSH, "--max-error-rate"},
     {OPT_MAX_P99_RATIO, CMD_PUSH, "--max-p99-ratio"},
     {OPT_TO, CMD_OPS, "--to"},
-    {OPT_REASON, CMD_OPS, "--reason"},
+    {OPT_REASON, CMD_OPS | CMD_KEYS, "--reason"},
+    {OPT_WORKER, CMD_KEYS, "--worker"},
+    {OPT_WORKER_PUB, CMD_KEYS, "--worker-pub"},
+    {OPT_KEY_ID, CMD_KEYS, "--key-id"},
     {OPT_FORCE, CMD_OPS, "--force"},
     {OPT_PUB, CMD_LS | CMD_VERIFY, "--pub"},
 };
@@ -126,6 +134,9 @@ static const struct option long_opts[] = {
     {"reason", required_argument, NULL, OPT_REASON},
     {"force", no_argument, NULL, OPT_FORCE},
     {"pub", required_argument, NULL, OPT_PUB},
+    {"worker", required_argument, NULL, OPT_WORKER},
+    {"worker-pub", required_argument, NULL, OPT_WORKER_PUB},
+    {"key-id", required_argument, NULL, OPT_KEY_ID},
     {NULL, 0, NULL, 0},
 };
 
@@ -149,6 +160,10 @@ static void usage(FILE *out)
           "       [--dry-run] [--force]\n"
           "                          a signed rollout.command (checked against the log first;\n"
           "                          rollback --to V goes back to V, default the previous good)\n"
+          "  enroll --worker ID --worker-pub W.pub --key K [--reason TEXT] [--dry-run]\n"
+          "                          key.enrolled: W.pub speaks for worker ID from now on\n"
+          "  revoke --key-id ID --key K [--reason TEXT] [--dry-run]\n"
+          "                          key.revoked: what key ID signs from now on is ignored\n"
           "  ls [--model M]          versions in the store and on the control log, with status\n"
           "  verify --model M [--version V] [--pub TRUSTED.pub | --key K]\n"
           "                          with --version: read the version back and check hash,\n"
@@ -192,6 +207,7 @@ struct cli {
     size_t n_files;
     const char *brokers, *store, *topic, *chunk_size;
     const char *output, *model, *version, *weights, *arch, *key, *to, *reason, *pub;
+    const char *worker, *worker_pub, *key_id;
     bool dry_run, force, quiet;
     int verbose, progress; /* progress: -1 off, 0 auto, 1 on */
     struct ctl_strategy strategy;
@@ -268,6 +284,8 @@ static int parse_command(struct cli *c, const char *name)
         {"abort", CMD_OPS, CTL_ACTION_ABORT},
         {"ls", CMD_LS, 0},
         {"verify", CMD_VERIFY, 0},
+        {"enroll", CMD_KEYS, 0},
+        {"revoke", CMD_KEYS, 0},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(name, cmds[i].name)) {
@@ -382,6 +400,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
         case OPT_REASON: c->reason = optarg; break;
         case OPT_FORCE: c->force = true; break;
         case OPT_PUB: c->pub = optarg; break;
+        case OPT_WORKER: c->worker = optarg; break;
+        case OPT_WORKER_PUB: c->worker_pub = optarg; break;
+        case OPT_KEY_ID: c->key_id = optarg; break;
         case ':':
             if (optopt)
                 return misuse("option -%c needs a value", optopt);
@@ -394,7 +415,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
     }
     if (optind >= argc)
         return misuse("no command given (keygen, push, rollback, promote, pause, resume, "
-                      "abort, ls, verify)");
+                      "abort, enroll, revoke, ls, verify)");
     if ((rc = parse_command(c, argv[optind])))
         return rc;
     if (optind + 1 < argc)
@@ -424,6 +445,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
     case CMD_VERIFY:
         if (!c->model)
             return misuse("verify needs --model");
+        break;
+    case CMD_KEYS:
+        if (!strcmp(c->cmd_name, "revoke") ? !c->key || !c->key_id
+                                           : !c->key || !c->worker || !c->worker_pub)
+            return misuse("%s needs %s and --key", c->cmd_name,
+                          strcmp(c->cmd_name, "revoke") ? "--worker, --worker-pub" : "--key-id");
         break;
     default: break;
     }
@@ -537,6 +564,25 @@ static int run(struct pub_ctx *pc, const struct cli *c)
         char why[4 * sizeof(res.res.reason)];
         if (res.res.reason[0])
             printf("  reason: %s\n", kf_text_clean(res.res.reason, why, sizeof(why)));
+        return 0;
+    }
+    case CMD_KEYS: {
+        struct pub_key_opts o = {.worker = c->worker,
+                                 .pub_path = c->worker_pub,
+                                 .key_id = c->key_id,
+                                 .reason = c->reason,
+                                 .dry_run = c->dry_run};
+        struct pub_key_result res;
+        bool revoke = !strcmp(c->cmd_name, "revoke");
+        err = (revoke ? pub_key_revoke : pub_key_enroll)(pc, &o, &res, errstr, sizeof(errstr));
+        if (err)
+            return fail(errstr, err);
+        printf("%s key %s%s%s: %s%s\n", c->cmd_name, res.key_id, c->worker ? " for " : "",
+               c->worker ? c->worker : "", c->dry_run ? "would be " : "",
+               fleet_verdict2str(res.res.verdict));
+        if (!c->dry_run)
+            printf("  event:  %s %s at offset %lld\n", revoke ? "key.revoked" : "key.enrolled",
+                   res.event_id, (long long)res.offset);
         return 0;
     }
     case CMD_LS:

@@ -22,6 +22,10 @@ static int build_event(const struct pub_command_opts *o, const struct fleet_mode
     pub_event_id(ev->event_id, ctl_action2str(o->action));
     snprintf(ev->model, sizeof(ev->model), "%s", o->model);
     ev->action = o->action;
+    /* What it acts on (docs/security.md): this publication, and the next
+     * place in the model's command sequence; a re-append is then a replay. */
+    ev->seq = mi->seq;
+    ev->cmd_seq = mi->cmd_seq + 1;
     if (o->version)
         snprintf(ev->version, sizeof(ev->version), "%s", o->version);
     else if (o->action != CTL_ACTION_ROLLBACK)

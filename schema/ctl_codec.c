@@ -3,6 +3,7 @@
  * its own output by decoding it, so whatever encodes also decodes. */
 #include "schema/ctl_event.h"
 
+#include "common/crypto.h"
 #include "common/kf_err.h"
 #include "schema/ctl_impl.h"
 #include "schema/json_impl.h"
@@ -29,6 +30,10 @@ enum fld {
     FLD_TIMINGS,
     FLD_STAGE,
     FLD_METRICS,
+    FLD_BY,
+    FLD_KEY_ID,
+    FLD_PUBKEY,
+    FLD_CMD_SEQ,
     FLD_COUNT
 };
 
@@ -38,20 +43,25 @@ enum fld {
 static const uint64_t type_fields[CTL_TYPE_COUNT] = {
     [CTL_MODEL_PUBLISHED] =
         R(FLD_MODEL) | R(FLD_VERSION) | R(FLD_SEQ) | R(FLD_MANIFEST) | R(FLD_STRATEGY),
-    [CTL_ROLLOUT_COMMAND] = R(FLD_MODEL) | R(FLD_ACTION) | O(FLD_VERSION) | O(FLD_REASON),
+    [CTL_ROLLOUT_COMMAND] =
+        R(FLD_MODEL) | R(FLD_ACTION) | O(FLD_VERSION) | O(FLD_REASON) | O(FLD_SEQ) | O(FLD_CMD_SEQ),
     [CTL_WORKER_JOINED] = R(FLD_WORKER) | O(FLD_HOST) | O(FLD_BACKEND) | O(FLD_DEVICE) |
                           O(FLD_FREE_MEMORY) | O(FLD_MODELS),
-    [CTL_WORKER_LEFT] = R(FLD_WORKER) | O(FLD_REASON),
+    [CTL_WORKER_LEFT] = R(FLD_WORKER) | O(FLD_REASON) | O(FLD_BY),
     [CTL_ROLLOUT_CLAIM] = R(FLD_WORKER) | R(FLD_MODEL) | R(FLD_VERSION) | R(FLD_CLAIM_ID),
     [CTL_ROLLOUT_STAGED] = R(FLD_WORKER) | R(FLD_MODEL) | R(FLD_VERSION),
-    [CTL_ROLLOUT_CUTOVER] = R(FLD_MODEL) | R(FLD_VERSION) | O(FLD_WORKER),
+    [CTL_ROLLOUT_CUTOVER] = R(FLD_MODEL) | R(FLD_VERSION) | O(FLD_WORKER) | O(FLD_BY),
     [CTL_ROLLOUT_DONE] = R(FLD_WORKER) | R(FLD_MODEL) | R(FLD_VERSION) | R(FLD_MODE) |
                          O(FLD_CLAIM_ID) | O(FLD_TIMINGS),
     [CTL_ROLLOUT_FAILED] = R(FLD_WORKER) | R(FLD_MODEL) | R(FLD_VERSION) | R(FLD_STAGE) |
                            R(FLD_REASON) | O(FLD_CLAIM_ID),
     [CTL_ROLLOUT_HEALTHY] = R(FLD_WORKER) | R(FLD_MODEL) | R(FLD_VERSION) | O(FLD_METRICS),
-    [CTL_ROLLOUT_EXPIRE] = R(FLD_CLAIM_ID) | O(FLD_WORKER) | O(FLD_MODEL) | O(FLD_REASON),
+    [CTL_ROLLOUT_EXPIRE] =
+        R(FLD_CLAIM_ID) | O(FLD_WORKER) | O(FLD_MODEL) | O(FLD_REASON) | O(FLD_BY),
+    [CTL_KEY_ENROLLED] = R(FLD_WORKER) | R(FLD_PUBKEY) | O(FLD_REASON),
+    [CTL_KEY_REVOKED] = R(FLD_KEY_ID) | O(FLD_REASON),
 };
+_Static_assert(FLD_COUNT <= 32, "two bits per field in a uint64_t");
 
 static bool has(enum ctl_type t, enum fld f)
 {
@@ -196,6 +206,38 @@ static int decode_models(const json_t *arr, struct ctl_event *ev, char *errstr, 
     return 0;
 }
 
+/* "key_id": 16 lower-case hex characters (common/crypto.h). */
+static int decode_key_id(const json_t *j, struct ctl_event *ev, char *errstr, size_t errstr_size)
+{
+    int err = ju_str(j, "", "key_id", true, ev->key_id, CTL_KEY_ID_CAP, errstr, errstr_size);
+    if (err)
+        return err;
+    bool ok = strlen(ev->key_id) == CTL_KEY_ID_CAP - 1;
+    for (size_t i = 0; ok && ev->key_id[i]; i++)
+        ok = (ev->key_id[i] >= '0' && ev->key_id[i] <= '9') ||
+             (ev->key_id[i] >= 'a' && ev->key_id[i] <= 'f');
+    if (!ok) {
+        kf_errf(errstr, errstr_size, "key_id: expected 16 lower-case hex characters");
+        return -EPROTO;
+    }
+    return 0;
+}
+
+/* "pubkey": standard base64 of a 32-byte Ed25519 public key. */
+static int decode_pubkey(const json_t *j, struct ctl_event *ev, char *errstr, size_t errstr_size)
+{
+    int err = ju_str(j, "", "pubkey", true, ev->pubkey, CTL_PUBKEY_CAP, errstr, errstr_size);
+    if (err)
+        return err;
+    uint8_t raw[CRYPTO_ED25519_KEY_LEN + 3];
+    if (crypto_base64_decode(ev->pubkey, strlen(ev->pubkey), raw, sizeof(raw)) !=
+        CRYPTO_ED25519_KEY_LEN) {
+        kf_errf(errstr, errstr_size, "pubkey: expected base64 of a 32-byte Ed25519 public key");
+        return -EPROTO;
+    }
+    return 0;
+}
+
 /* Decode the fields of ev->type from j. */
 static int decode_fields(const json_t *j, struct ctl_event *ev, char *errstr, size_t errstr_size)
 {
@@ -217,10 +259,19 @@ static int decode_fields(const json_t *j, struct ctl_event *ev, char *errstr, si
     if (has(t, FLD_REASON) && (err = ju_str(j, "", "reason", req(t, FLD_REASON), ev->reason,
                                             CTL_REASON_CAP, errstr, errstr_size)))
         return err;
-    if (has(t, FLD_SEQ)) {
-        if ((err = ju_uint(j, "", "seq", true, 1, INT64_MAX, &ev->seq, errstr, errstr_size)))
-            return err;
-    }
+    if (has(t, FLD_SEQ) &&
+        (err = ju_uint(j, "", "seq", req(t, FLD_SEQ), 1, INT64_MAX, &ev->seq, errstr, errstr_size)))
+        return err;
+    if (has(t, FLD_CMD_SEQ) && (err = ju_uint(j, "", "cmd_seq", req(t, FLD_CMD_SEQ), 1, INT64_MAX,
+                                              &ev->cmd_seq, errstr, errstr_size)))
+        return err;
+    if (has(t, FLD_BY) &&
+        (err = ju_id(j, "", "by", req(t, FLD_BY), ev->by, CTL_NAME_CAP, errstr, errstr_size)))
+        return err;
+    if (has(t, FLD_KEY_ID) && (err = decode_key_id(j, ev, errstr, errstr_size)))
+        return err;
+    if (has(t, FLD_PUBKEY) && (err = decode_pubkey(j, ev, errstr, errstr_size)))
+        return err;
     if (has(t, FLD_MANIFEST)) {
         json_t *m = ju_child(j, "", "manifest", JSON_OBJECT, true, &err, errstr, errstr_size);
         if (err || (err = decode_manifest_ref(m, &ev->manifest, errstr, errstr_size)))
@@ -387,8 +438,16 @@ static json_t *event_json(const struct ctl_event *ev, int *err)
         set_str(j, "claim_id", ev->claim_id, req(t, FLD_CLAIM_ID), err);
     if (has(t, FLD_REASON))
         set_str(j, "reason", ev->reason, req(t, FLD_REASON), err);
-    if (has(t, FLD_SEQ))
+    if (has(t, FLD_SEQ) && (req(t, FLD_SEQ) || ev->seq))
         ju_set(j, "seq", json_integer((json_int_t)ev->seq), err);
+    if (has(t, FLD_CMD_SEQ) && (req(t, FLD_CMD_SEQ) || ev->cmd_seq))
+        ju_set(j, "cmd_seq", json_integer((json_int_t)ev->cmd_seq), err);
+    if (has(t, FLD_BY))
+        set_str(j, "by", ev->by, req(t, FLD_BY), err);
+    if (has(t, FLD_KEY_ID))
+        set_str(j, "key_id", ev->key_id, req(t, FLD_KEY_ID), err);
+    if (has(t, FLD_PUBKEY))
+        set_str(j, "pubkey", ev->pubkey, req(t, FLD_PUBKEY), err);
     if (has(t, FLD_MANIFEST))
         ju_set(j, "manifest",
                json_pack("{sssssssI}", "bucket", ev->manifest.bucket, "key", ev->manifest.key,

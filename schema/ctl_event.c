@@ -12,7 +12,8 @@ const char *const ctl_type_names[CTL_TYPE_COUNT] = {
     [CTL_ROLLOUT_CLAIM] = "rollout.claim",     [CTL_ROLLOUT_STAGED] = "rollout.staged",
     [CTL_ROLLOUT_CUTOVER] = "rollout.cutover", [CTL_ROLLOUT_DONE] = "rollout.done",
     [CTL_ROLLOUT_FAILED] = "rollout.failed",   [CTL_ROLLOUT_HEALTHY] = "rollout.healthy",
-    [CTL_ROLLOUT_EXPIRE] = "rollout.expire",
+    [CTL_ROLLOUT_EXPIRE] = "rollout.expire",   [CTL_KEY_ENROLLED] = "key.enrolled",
+    [CTL_KEY_REVOKED] = "key.revoked",
 };
 const char *const ctl_kind_names[CTL_KIND_COUNT] = {"rolling", "canary", "bluegreen", "all"};
 const char *const ctl_swap_names[CTL_SWAP_COUNT] = {"auto", "inplace", "handoff"};
@@ -70,7 +71,17 @@ int ctl_type_from_str(const char *s, enum ctl_type *out)
 
 bool ctl_type_needs_signature(enum ctl_type t)
 {
-    return t == CTL_MODEL_PUBLISHED || t == CTL_ROLLOUT_COMMAND;
+    return t == CTL_MODEL_PUBLISHED || t == CTL_ROLLOUT_COMMAND || t == CTL_KEY_ENROLLED ||
+           t == CTL_KEY_REVOKED;
+}
+
+const char *ctl_event_issuer(const struct ctl_event *ev)
+{
+    if (!ev || ctl_type_needs_signature(ev->type))
+        return NULL;
+    if (ev->by[0])
+        return ev->by;
+    return ev->worker[0] ? ev->worker : NULL;
 }
 
 void ctl_strategy_default(struct ctl_strategy *st)

@@ -34,6 +34,10 @@
 #define CTL_KEY_CAP 1025                 /**< S3 keys are at most 1024 bytes */
 #define CTL_MAX_MODELS 32                /**< models listed in worker.joined */
 #define CTL_EVENT_MAX_BYTES (256 * 1024) /**< larger values are refused unparsed */
+#define CTL_KEY_ID_CAP 17                /**< key_id: 16 lower-case hex characters + NUL */
+#define CTL_PUBKEY_CAP 45                /**< pubkey: base64 of 32 bytes (44) + NUL */
+
+struct ctl_event;
 
 enum ctl_type {
     CTL_MODEL_PUBLISHED = 0, /**< "model.published" (publisher, signed) */
@@ -47,15 +51,31 @@ enum ctl_type {
     CTL_ROLLOUT_FAILED,      /**< "rollout.failed" */
     CTL_ROLLOUT_HEALTHY,     /**< "rollout.healthy" */
     CTL_ROLLOUT_EXPIRE,      /**< "rollout.expire" */
+    CTL_KEY_ENROLLED,        /**< "key.enrolled" (operator, signed): a worker's own key */
+    CTL_KEY_REVOKED,         /**< "key.revoked" (operator, signed): a key stops counting */
 };
-#define CTL_TYPE_COUNT 11
+#define CTL_TYPE_COUNT 13
 
 /** @brief "model.published", ...; "?" outside the enum. */
 const char *ctl_type2str(enum ctl_type t);
 /** @brief Parse a type name. @returns 0, -ENOMSG for an unknown name */
 int ctl_type_from_str(const char *s, enum ctl_type *out);
-/** @brief Whether events of type @p t must be signed (model.published, rollout.command). */
+/**
+ * @brief Whether events of type @p t speak for the operator and must be signed
+ *        by a release (root) key: model.published, rollout.command,
+ *        key.enrolled, key.revoked. Every other type speaks for a worker and is
+ *        signed, if at all, by that worker's enrolled key (docs/security.md).
+ */
 bool ctl_type_needs_signature(enum ctl_type t);
+
+/**
+ * @brief The worker an event speaks for: "by" when set (an event one worker
+ *        appends about another: worker.left, rollout.expire, rollout.cutover),
+ *        else "worker". NULL for the operator's types (ctl_type_needs_signature)
+ *        and for a worker type that names nobody (a cutover or expire with
+ *        neither field). Borrowed from @p ev.
+ */
+const char *ctl_event_issuer(const struct ctl_event *ev);
 
 enum ctl_strategy_kind {
     CTL_STRATEGY_ROLLING = 0, /**< "rolling" */
@@ -139,16 +159,18 @@ struct ctl_metrics {
 /**
  * @brief One control event. Fields by type (R required, o optional):
  *  model.published  R model version seq manifest strategy
- *  rollout.command  R model action; o version reason
+ *  rollout.command  R model action; o version reason seq cmd_seq
  *  worker.joined    R worker; o host backend device free_memory models
- *  worker.left      R worker; o reason
+ *  worker.left      R worker; o reason by
  *  rollout.claim    R worker model version claim_id
  *  rollout.staged   R worker model version
- *  rollout.cutover  R model version; o worker
+ *  rollout.cutover  R model version; o worker by
  *  rollout.done     R worker model version mode; o claim_id timings
  *  rollout.failed   R worker model version stage reason; o claim_id
  *  rollout.healthy  R worker model version; o metrics
- *  rollout.expire   R claim_id; o worker model reason
+ *  rollout.expire   R claim_id; o worker model reason by
+ *  key.enrolled     R worker pubkey; o reason
+ *  key.revoked      R key_id; o reason
  */
 struct ctl_event {
     enum ctl_type type;
@@ -159,7 +181,12 @@ struct ctl_event {
     char worker[CTL_NAME_CAP];
     char claim_id[CTL_NAME_CAP];
     char reason[CTL_REASON_CAP];
-    uint64_t seq;                                    /**< published: >= 1, monotonic per model */
+    /** published: >= 1, monotonic per model; command: the publication it acts on (0: unbound) */
+    uint64_t seq;
+    uint64_t cmd_seq;            /**< command: per-model sequence, increasing (0 = unsequenced) */
+    char by[CTL_NAME_CAP];       /**< left, expire, cutover: the issuing worker ("" = worker) */
+    char key_id[CTL_KEY_ID_CAP]; /**< revoked: the key */
+    char pubkey[CTL_PUBKEY_CAP]; /**< enrolled: base64 Ed25519 public key (32 bytes) */
     struct ctl_manifest_ref manifest;                /**< published */
     struct ctl_strategy strategy;                    /**< published */
     enum ctl_action action;                          /**< command */

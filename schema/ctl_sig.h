@@ -43,6 +43,15 @@ int ctl_sig_sign(const struct crypto_ed25519_key *key, const uint8_t *value, siz
                  kf_buf *header);
 
 /**
+ * @brief Split a header value into its key_id and the 64 signature bytes,
+ *        without any key (the reducer looks the key up in its own state).
+ * @param key_id  out: 16 hex characters + NUL
+ * @returns 0; -EPROTO not "key_id:base64(64 bytes)"; -EINVAL NULL argument
+ */
+int ctl_sig_parse(const uint8_t *header, size_t header_len, char key_id[CRYPTO_KEY_ID_LEN + 1],
+                  uint8_t sig[CRYPTO_ED25519_SIG_LEN]);
+
+/**
  * @brief Verify the header of one message against a keyring.
  * @param header      the header value bytes, or NULL when the message has none
  * @param value       the message value bytes (what was signed)

@@ -69,12 +69,25 @@ struct fleet_claim {
     char why[96];       /**< why it was refused; "" when granted */
 };
 
-/** @brief One control-topic record for the reducer. */
+/**
+ * @brief One control-topic record for the reducer. All pointers are borrowed
+ *        for the call.
+ *
+ * The reducer authenticates the record itself (docs/security.md): hand it
+ * the exact value bytes and the raw `kfleet-sig` header, and the release keys
+ * in fleet_opts.root_keys. @c sig is the old caller-computed verdict and is
+ * read only when fleet_opts.root_keys is NULL, and then only for the
+ * operator's types (ctl_type_needs_signature).
+ */
 struct fleet_record {
-    const struct ctl_event *ev; /**< decoded value (borrowed for the call) */
+    const struct ctl_event *ev; /**< decoded value */
     int64_t offset;             /**< Kafka offset; strictly increasing across calls */
     int64_t ts_ms;              /**< LogAppendTime, epoch ms */
-    enum ctl_sig_verdict sig;   /**< ctl_sig_verify of the kfleet-sig header */
+    enum ctl_sig_verdict sig;   /**< legacy: ctl_sig_verify verdict (root_keys NULL only) */
+    const uint8_t *value;       /**< the Kafka value bytes ev was decoded from; NULL: unknown */
+    size_t value_len;
+    const uint8_t *sig_header; /**< the `kfleet-sig` header value; NULL: the record has none */
+    size_t sig_header_len;
 };
 
 enum fleet_verdict {
@@ -84,20 +97,61 @@ enum fleet_verdict {
 };
 const char *fleet_verdict2str(enum fleet_verdict v);
 
+/**
+ * @brief Who the reducer found a record to come from, and whether that let it
+ *        count (kept per record for `kfleetctl audit`). Anything but OK and
+ *        UNSIGNED means the record changed nothing.
+ */
+enum fleet_auth {
+    FLEET_AUTH_OK = 0,     /**< "ok": signed by a key that speaks for it, valid signature */
+    FLEET_AUTH_UNSIGNED,   /**< "unsigned": no signature, and none required (transition mode) */
+    FLEET_AUTH_UNVERIFIED, /**< "unverified": had no effect anyway; signature not checked */
+    FLEET_AUTH_FORGED,     /**< "forged": signature missing where required, malformed, by an
+                                unknown key, by a key that does not speak for the issuer, or
+                                not valid */
+    FLEET_AUTH_REVOKED,    /**< "revoked_key": signed by a key revoked before this offset */
+    FLEET_AUTH_REPLAYED,   /**< "replayed": byte-identical to an earlier record, or a command
+                                for an older publication / with a cmd_seq not above the last */
+    FLEET_AUTH_DUPLICATE,  /**< "duplicate": event_id taken by an earlier accepted event */
+};
+#define FLEET_AUTH_COUNT 7
+const char *fleet_auth2str(enum fleet_auth a);
+
 /** @brief What one fed record did. */
 struct fleet_result {
     enum fleet_verdict verdict;
+    enum fleet_auth auth;      /**< who it was found to come from (see enum fleet_auth) */
+    char key_id[17];           /**< the key that signed it, "" when none could be read */
     enum fleet_phase from, to; /**< the model's phase before and after (equal if none) */
     bool granted;              /**< for rollout.claim: the claim was granted */
     char reason[256];          /**< one line: why ignored / invalid / what changed */
 };
 
-/** @brief Receives one log line per transition, refusal or invalid event. */
+/**
+ * @brief Receives one log line per transition, refusal or invalid event.
+ *        Lines above kf_log_get_level() are not formatted or passed on; forged,
+ *        replayed and duplicate records log at debug level (a flood of them
+ *        must not flood the log: fleet_auth_count() counts them).
+ */
 typedef void (*fleet_log_fn)(void *opaque, enum kf_log_level level, const char *line);
 
 struct fleet_opts {
-    /** Ignore model.published and rollout.command unless sig == CTL_SIG_OK (default true). */
+    /** Ignore the operator's events (ctl_type_needs_signature) unless signed by a release key
+     *  (default true). */
     bool require_signatures;
+    /** The release keys (today's trusted_keys file; borrowed, must outlive the state). With
+     *  it the reducer verifies every signature itself against the keys valid at each record's
+     *  offset (release keys minus key.revoked; worker keys from key.enrolled). NULL: legacy,
+     *  the operator's events are judged by fleet_record.sig. */
+    const crypto_keyring *root_keys;
+    /** Ignore worker events that carry no signature (default false while workers do not sign).
+     *  Either way a worker event that IS signed counts only when the key is enrolled for its
+     *  issuer (ctl_event_issuer), not revoked, and the signature verifies. */
+    bool require_worker_signatures;
+    /** Verify every signature, even of events that change nothing (kfleetctl audit): the
+     *  verdict is then never FLEET_AUTH_UNVERIFIED. Costs one Ed25519 verify per signed
+     *  record (default false). */
+    bool verify_all;
     fleet_log_fn log; /**< NULL: kf_log() with module "fleet" */
     void *log_opaque;
 };
@@ -120,6 +174,26 @@ void fleet_state_free(fleet_state *fs);
  *                  rebuild it from the log)
  */
 int fleet_state_feed(fleet_state *fs, const struct fleet_record *rec, struct fleet_result *res);
+
+/** @brief How many records got verdict @p a so far. */
+uint64_t fleet_auth_count(const fleet_state *fs, enum fleet_auth a);
+
+/** @brief How many Ed25519 verifications the fold has made so far. */
+uint64_t fleet_verify_count(const fleet_state *fs);
+
+/** @brief One key as the log knows it (borrowed strings). */
+struct fleet_key_info {
+    const char *key_id;
+    const char *worker;     /**< the worker it speaks for; "" for a release key */
+    int64_t offset;         /**< of its key.enrolled; -1 for a release key */
+    int64_t revoked_offset; /**< of its key.revoked; -1 while valid */
+};
+
+/**
+ * @brief The key @p key_id: enrolled workers' keys, and release keys the log
+ *        revoked. @returns 0, -ENOENT (unknown, or a release key never revoked)
+ */
+int fleet_key_get(const fleet_state *fs, const char *key_id, struct fleet_key_info *out);
 
 /** @brief Offset of the last record fed, -1 before the first. */
 int64_t fleet_state_last_offset(const fleet_state *fs);
@@ -151,6 +225,7 @@ struct fleet_model_info {
     const char *halt_reason;          /**< "" unless halted or rolled back */
     int64_t phase_offset;             /**< offset of the last phase change, -1 none */
     int64_t cutover_offset;           /**< offset of the accepted cutover, -1 none */
+    uint64_t cmd_seq;                 /**< highest accepted rollout.command cmd_seq (0 none) */
 };
 
 /** @returns 0, -ENOENT no such model */

@@ -6,11 +6,11 @@
 
 #include <errno.h>
 
-static json_t *names_json(const struct fleet_name *set, size_t n, int *err)
+static json_t *names_json(const struct fleet_names *set, int *err)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_string(set[i].s)))
+    for (size_t i = 0; a && i < set->n; i++)
+        if (json_array_append_new(a, json_string(set->v[i].s)))
             *err = -ENOMEM;
     return a;
 }
@@ -45,8 +45,9 @@ static json_t *model_json(const struct fleet_model *m, int *err)
     ju_set(o, "halt_reason", json_string(m->halt_reason), err);
     ju_set(o, "phase_offset", json_integer(m->phase_offset), err);
     ju_set(o, "cutover_offset", json_integer(m->cutover_offset), err);
-    ju_set(o, "staged", names_json(m->staged, m->n_staged, err), err);
-    ju_set(o, "healthy", names_json(m->healthy, m->n_healthy, err), err);
+    ju_set(o, "staged", names_json(&m->staged, err), err);
+    ju_set(o, "healthy", names_json(&m->healthy, err), err);
+    ju_set(o, "cmd_seq", json_integer((json_int_t)m->cmd_seq), err);
     ju_set(o, "ignored", json_integer((json_int_t)m->n_ignored), err);
     ju_set(o, "invalid", json_integer((json_int_t)m->n_invalid), err);
     for (size_t i = 0; i < m->n_versions; i++) {
@@ -87,16 +88,30 @@ static json_t *worker_json(const struct fleet_worker *w, int *err)
     return o;
 }
 
+/* Keys in the order the log first named them: enrolled worker keys and
+ * revoked ones (a release key appears only once revoked). */
+static json_t *key_json(const struct fleet_key *k)
+{
+    return json_pack("{sssssIsIsb}", "key_id", k->key_id, "worker", k->worker, "offset",
+                     (json_int_t)k->offset, "revoked_offset", (json_int_t)k->revoked_offset,
+                     "release", k->root);
+}
+
 int fleet_state_dump(const fleet_state *fs, kf_buf *out)
 {
     int err = 0;
-    json_t *j = json_object(), *models = json_array(), *workers = json_array();
-    if (!j || !models || !workers) {
+    json_t *j = json_object(), *models = json_array(), *workers = json_array(),
+           *keys = json_array();
+    if (!j || !models || !workers || !keys) {
         json_decref(j);
         json_decref(models);
         json_decref(workers);
+        json_decref(keys);
         return -ENOMEM;
     }
+    for (size_t i = 0; i < fs->n_keys; i++)
+        if (json_array_append_new(keys, key_json(&fs->keys[i])))
+            err = -ENOMEM;
     for (size_t i = 0; i < fs->n_models; i++)
         if (json_array_append_new(models, model_json(&fs->models[i], &err)))
             err = -ENOMEM;
@@ -107,6 +122,7 @@ int fleet_state_dump(const fleet_state *fs, kf_buf *out)
     ju_set(j, "records", json_integer((json_int_t)fs->n_records), &err);
     ju_set(j, "models", models, &err);
     ju_set(j, "workers", workers, &err);
+    ju_set(j, "keys", keys, &err);
     if (!err)
         err = ju_dump(j, out);
     json_decref(j);

@@ -70,6 +70,8 @@ const char *fleet_action2str(enum fleet_action a)
 
 void fleet_logf(const fleet_state *fs, enum kf_log_level lvl, const char *fmt, ...)
 {
+    if (lvl > kf_log_get_level()) /* dropped anyway: do not even format it */
+        return;
     char line[512];
     va_list ap;
     va_start(ap, fmt);

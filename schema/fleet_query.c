@@ -2,6 +2,7 @@
 #include "schema/fleet_impl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void model_info(const struct fleet_model *m, struct fleet_model_info *out)
@@ -17,12 +18,13 @@ static void model_info(const struct fleet_model *m, struct fleet_model_info *out
         .manifest = &m->manifest,
         .n_claims = m->n_claims,
         .claims = m->claims,
-        .active_claims = fleet_active_claims(m),
-        .n_staged = m->n_staged,
-        .n_healthy = m->n_healthy,
+        .active_claims = m->n_active,
+        .n_staged = m->staged.n,
+        .n_healthy = m->healthy.n,
         .halt_reason = m->halt_reason,
         .phase_offset = m->phase_offset,
         .cutover_offset = m->cutover_offset,
+        .cmd_seq = m->cmd_seq,
     };
 }
 
@@ -101,11 +103,7 @@ int fleet_version_get(const fleet_state *fs, const char *model, const char *vers
 
 const struct fleet_claim *fleet_claim_find(const fleet_state *fs, const char *claim_id)
 {
-    for (size_t i = 0; fs && claim_id && i < fs->n_models; i++)
-        for (size_t k = 0; k < fs->models[i].n_claims; k++)
-            if (!strcmp(fs->models[i].claims[k].claim_id, claim_id))
-                return &fs->models[i].claims[k];
-    return NULL;
+    return fs && claim_id ? fleet_claim_lookup(fs, claim_id) : NULL;
 }
 
 bool fleet_claim_granted(const fleet_state *fs, const char *claim_id)
@@ -129,22 +127,15 @@ bool fleet_worker_live(const fleet_state *fs, const char *worker)
 
 static bool staged_by(const struct fleet_model *m, const char *worker)
 {
-    for (size_t i = 0; i < m->n_staged; i++)
-        if (!strcmp(m->staged[i].s, worker))
-            return true;
-    return false;
+    return fleet_names_has(&m->staged, worker);
 }
 
 /* CLAIM, or WAIT when the claim would be refused for lack of a slot. */
 static void claim_or_wait(const struct fleet_model *m, struct fleet_plan *out)
 {
-    size_t active = 0, canary_taken = 0;
-    for (size_t i = 0; i < m->n_claims; i++) {
-        const struct fleet_claim *c = &m->claims[i];
-        active += c->status == FLEET_CLAIM_ACTIVE;
-        canary_taken += c->granted && !strcmp(c->version, m->target) &&
-                        (c->status == FLEET_CLAIM_ACTIVE || c->status == FLEET_CLAIM_DONE);
-    }
+    size_t active = m->n_active;
+    uint64_t canary_taken = 0;
+    fleet_map_get(&m->taken, m->target, &canary_taken);
     out->action = FLEET_ACT_CLAIM;
     out->why = "claim a slot";
     if (m->strategy.kind != CTL_STRATEGY_ALL && active >= m->strategy.max_unavailable) {
@@ -176,15 +167,13 @@ int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *mod
         return 0;
     }
     /* A granted claim stays granted, whatever the phase did since. */
-    for (size_t i = 0; i < m->n_claims; i++) {
-        const struct fleet_claim *c = &m->claims[i];
-        if (c->status == FLEET_CLAIM_ACTIVE && !strcmp(c->worker, worker) &&
-            !strcmp(c->version, m->target)) {
-            out->action = FLEET_ACT_SWAP;
-            out->claim_id = c->claim_id;
-            out->why = "claim granted";
-            return 0;
-        }
+    const struct fleet_claim *c =
+        fleet_worker_active_claim(fs, fleet_worker_find(fs, worker), (size_t)(m - fs->models));
+    if (c && !strcmp(c->version, m->target)) {
+        out->action = FLEET_ACT_SWAP;
+        out->claim_id = c->claim_id;
+        out->why = "claim granted";
+        return 0;
     }
     switch (m->phase) {
     case FLEET_STAGING:
@@ -216,29 +205,49 @@ int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *mod
     }
 }
 
+static int by_offset(const void *a, const void *b)
+{
+    const struct fleet_claim *x = *(const struct fleet_claim *const *)a;
+    const struct fleet_claim *y = *(const struct fleet_claim *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* Walks the workers' active claims (not every claim ever made), then sorts
+ * the few over their lease into log order. */
 size_t fleet_claims_expired(const fleet_state *fs, int64_t now_ms, const struct fleet_claim **out,
                             size_t max)
 {
-    size_t n = 0;
-    for (size_t i = 0; fs && i < fs->n_models; i++) {
-        for (size_t k = 0; k < fs->models[i].n_claims; k++) {
-            const struct fleet_claim *c = &fs->models[i].claims[k];
-            if (c->status != FLEET_CLAIM_ACTIVE || c->ts_ms + c->lease_ms > now_ms)
+    size_t n = 0, cap = 0;
+    const struct fleet_claim **all = NULL;
+    for (size_t i = 0; fs && i < fs->n_workers; i++) {
+        const struct fleet_worker *w = &fs->workers[i];
+        for (size_t k = 0; k < w->n_active; k++) {
+            const struct fleet_claim *c =
+                &fs->models[w->active[k].model].claims[w->active[k].claim];
+            if (c->ts_ms + c->lease_ms > now_ms)
                 continue;
-            if (n < max)
-                out[n] = c;
-            n++;
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                const struct fleet_claim **p = realloc(all, ncap * sizeof(*p));
+                if (!p)
+                    abort(); /* small bookkeeping (STYLE: errors) */
+                all = p;
+                cap = ncap;
+            }
+            all[n++] = c;
         }
     }
+    if (n)
+        qsort(all, n, sizeof(*all), by_offset);
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = all[i];
+    free(all);
     return n;
 }
 
-static bool member_of(const char *const *members, size_t n, const char *id)
+static int by_name(const void *a, const void *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (members[i] && !strcmp(members[i], id))
-            return true;
-    return false;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 bool fleet_cutover_due(const fleet_state *fs, const char *model, const char *const *members,
@@ -253,17 +262,29 @@ bool fleet_cutover_due(const fleet_state *fs, const char *model, const char *con
     return true;
 }
 
+/* Members sorted once, then one binary search per worker: no cap on the
+ * group's size and no members × workers scan. */
 size_t fleet_workers_departed(const fleet_state *fs, const char *const *members, size_t n_members,
                               const char **out, size_t max)
 {
-    size_t n = 0;
+    size_t n = 0, nm = 0;
+    const char **sorted = members && n_members ? malloc(n_members * sizeof(*sorted)) : NULL;
+    if (members && n_members && !sorted)
+        abort(); /* small bookkeeping (STYLE: errors) */
+    for (size_t i = 0; sorted && i < n_members; i++)
+        if (members[i])
+            sorted[nm++] = members[i];
+    if (nm)
+        qsort(sorted, nm, sizeof(*sorted), by_name);
     for (size_t i = 0; fs && i < fs->n_workers; i++) {
         const struct fleet_worker *w = &fs->workers[i];
-        if (!w->live || member_of(members, members ? n_members : 0, w->id))
+        const char *id = w->id;
+        if (!w->live || (nm && bsearch(&id, sorted, nm, sizeof(*sorted), by_name)))
             continue;
         if (n < max)
             out[n] = w->id;
         n++;
     }
+    free(sorted);
     return n;
 }

@@ -2,8 +2,13 @@
  *
  * Every event is folded into the reducer from the start of the log, whatever
  * --from/--to/--model select for printing, so phase changes and "ignored"
- * verdicts are the ones the workers saw. An event that needs a signature and
- * lacks a valid trusted one, or that does not decode, is flagged; the closing
+ * verdicts are the ones the workers saw. The flags are the reducer's own
+ * authentication verdicts (enum fleet_auth, docs/security.md): an event
+ * that is forged (no valid signature by a key that speaks for it; for an
+ * operator event the flag says how: unsigned, unknown_key...), signed
+ * by a revoked key, a replay of an earlier record or of an old command, a
+ * duplicate event_id, or whose signature was never checked because it
+ * changed nothing ("unverified"); and one that does not decode. The closing
  * line counts them and the exit status is 3 when any was found (1 is a
  * failure to read the log), so a cron job can alert on it. Without
  * --trusted-keys no signature can be checked: signed events are labelled
@@ -46,7 +51,10 @@ static void describe(const struct ctl_event *ev, char *out, size_t size)
         snprintf(out, size, "%s joined (%s on %s, %s)", ev->worker, ev->backend, ev->device,
                  ev->host);
         break;
-    case CTL_WORKER_LEFT: snprintf(out, size, "%s left (%s)", ev->worker, ev->reason); break;
+    case CTL_WORKER_LEFT:
+        snprintf(out, size, "%s left (%s)%s%s", ev->worker, ev->reason, ev->by[0] ? ", says " : "",
+                 ev->by);
+        break;
     case CTL_ROLLOUT_CLAIM:
         snprintf(out, size, "%s claims a slot for %s %s", ev->worker, ev->model, ev->version);
         break;
@@ -70,7 +78,21 @@ static void describe(const struct ctl_event *ev, char *out, size_t size)
                  ev->worker, ev->model, ev->version, ev->metrics.requests, ev->metrics.p99_us);
         break;
     case CTL_ROLLOUT_EXPIRE:
-        snprintf(out, size, "claim %s of %s expired (%s)", ev->claim_id, ev->worker, ev->reason);
+        snprintf(out, size, "claim %s of %s expired (%s)%s%s", ev->claim_id, ev->worker, ev->reason,
+                 ev->by[0] ? ", says " : "", ev->by);
+        break;
+    case CTL_KEY_ENROLLED: {
+        uint8_t pub[CRYPTO_ED25519_KEY_LEN + 3];
+        char id[CRYPTO_KEY_ID_LEN + 1] = "?";
+        if (crypto_base64_decode(ev->pubkey, strlen(ev->pubkey), pub, sizeof(pub)) ==
+            CRYPTO_ED25519_KEY_LEN)
+            crypto_key_id(pub, id);
+        snprintf(out, size, "operator: key %s enrolled for worker %s (%s)", id, ev->worker,
+                 ev->reason);
+        break;
+    }
+    case CTL_KEY_REVOKED:
+        snprintf(out, size, "operator: key %s revoked (%s)", ev->key_id, ev->reason);
         break;
     default: snprintf(out, size, "%s", ctl_type2str(ev->type));
     }
@@ -79,6 +101,20 @@ static void describe(const struct ctl_event *ev, char *out, size_t size)
 /* One JSON line per event, written by jansson (ju_print_line): text fields
  * keep their UTF-8 as it is, and a field cut mid-character by a fixed buffer
  * shows U+FFFD rather than breaking the line. */
+/* "" or what an auditor must look at: the signature label of an operator
+ * event without a valid trusted signature (ctl_log.c: "unverified" when no
+ * keys were given, else unsigned, unknown_key...), or the reducer's own
+ * verdict (docs/security.md) unless it found the event authentic (ok) or took
+ * it unsigned because unsigned worker events are still allowed. */
+static const char *audit_flag(const struct ctl_record *r)
+{
+    if (r->flag[0])
+        return r->flag;
+    if (r->res.auth == FLEET_AUTH_OK || r->res.auth == FLEET_AUTH_UNSIGNED)
+        return "";
+    return fleet_auth2str(r->res.auth);
+}
+
 static int print_json(const struct ctl_opts *a_opts, const struct ctl_record *r, const char *ts,
                       const char *text)
 {
@@ -98,7 +134,12 @@ static int print_json(const struct ctl_opts *a_opts, const struct ctl_record *r,
             ju_set(j, "reason", ju_text(r->ev.reason), &err);
     }
     ju_set(j, "signature", json_string(ctl_sig_label(a_opts, r->sig)), &err);
-    ju_set(j, "flag", json_string(r->flag), &err);
+    ju_set(j, "flag", json_string(audit_flag(r)), &err);
+    if (!r->malformed) {
+        ju_set(j, "auth", json_string(fleet_auth2str(r->res.auth)), &err);
+        if (r->res.key_id[0])
+            ju_set(j, "key_id", json_string(r->res.key_id), &err);
+    }
     ju_set(j, "text", ju_text(text), &err);
     if (!r->malformed && r->res.from != r->res.to)
         ju_set(j, "phase",
@@ -116,10 +157,11 @@ static int print_json(const struct ctl_opts *a_opts, const struct ctl_record *r,
 static void print_text(const struct ctl_record *r, const char *ts, const char *text)
 {
     char clean[4 * 1200 + 1], reason[4 * sizeof(r->res.reason) + 1];
+    const char *flag = audit_flag(r);
     printf("%s  #%-5" PRId64 " %-16s %s%s%s%s\n", ts, r->msg->offset,
            r->malformed ? "?" : ctl_type2str(r->ev.type),
-           kf_text_clean(text, clean, sizeof(clean)), r->flag[0] ? "  [" : "", r->flag,
-           r->flag[0] ? "]" : "");
+           kf_text_clean(text, clean, sizeof(clean)), flag[0] ? "  [" : "", flag,
+           flag[0] ? "]" : "");
     if (r->malformed)
         return;
     kf_text_clean(r->res.reason, reason, sizeof(reason));
@@ -148,9 +190,10 @@ static int on_record(void *opaque, const struct ctl_record *r, const fleet_state
     else
         describe(&r->ev, text, sizeof(text));
     a->shown++;
-    bool unverified = !strcmp(r->flag, "unverified");
+    const char *flag = audit_flag(r);
+    bool unverified = !strcmp(flag, "unverified");
     a->unverified += unverified;
-    a->flagged += r->flag[0] && !unverified;
+    a->flagged += flag[0] && !unverified;
     if (!a->o->json) {
         print_text(r, ts, text);
         return 0;

@@ -36,6 +36,8 @@ static inline void ctl_sample(struct ctl_event *ev, enum ctl_type t)
         strcpy(ev->version, "2026-01-02.1");
         ev->action = CTL_ACTION_PROMOTE;
         strcpy(ev->reason, "canary looks good");
+        ev->seq = 7;
+        ev->cmd_seq = 3;
         break;
     case CTL_WORKER_JOINED:
         strcpy(ev->worker, "w-a1");
@@ -83,6 +85,17 @@ static inline void ctl_sample(struct ctl_event *ev, enum ctl_type t)
         strcpy(ev->worker, "w-b2");
         strcpy(ev->model, "mnist");
         strcpy(ev->reason, "lease of 300 s ran out");
+        strcpy(ev->by, "w-c3");
+        break;
+    case CTL_KEY_ENROLLED:
+        strcpy(ev->worker, "w-a1");
+        /* the public half of the TEST-ONLY key of seed bytes 00 01 .. 1f */
+        strcpy(ev->pubkey, "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=");
+        strcpy(ev->reason, "gpu-node-3 rebuilt");
+        break;
+    case CTL_KEY_REVOKED:
+        strcpy(ev->key_id, "56475aa75463474c");
+        strcpy(ev->reason, "gpu-node-3 decommissioned");
         break;
     }
 }

@@ -77,6 +77,8 @@ static void test_missing_fields(void)
         [CTL_ROLLOUT_FAILED] = {"worker", "model", "version", "stage", "reason"},
         [CTL_ROLLOUT_HEALTHY] = {"worker", "model", "version"},
         [CTL_ROLLOUT_EXPIRE] = {"claim_id"},
+        [CTL_KEY_ENROLLED] = {"worker", "pubkey"},
+        [CTL_KEY_REVOKED] = {"key_id"},
     };
     for (int t = 0; t < CTL_TYPE_COUNT; t++) {
         struct ctl_event ev;
@@ -115,6 +117,15 @@ static void test_invalid_values(void)
     expect(HDR "\"type\":7}", -EPROTO, "type: expected a string");
     expect(HDR "\"type\":\"worker.left\",\"worker\":\"has space\"}", -EPROTO, "worker: expected");
     expect(HDR "\"type\":\"worker.left\",\"worker\":\"\"}", -EPROTO, "worker: expected");
+    expect(HDR "\"type\":\"key.revoked\",\"key_id\":\"56475AA75463474C\"}", -EPROTO,
+           "key_id: expected 16 lower-case hex");
+    expect(HDR "\"type\":\"key.revoked\",\"key_id\":\"56475aa7546347\"}", -EPROTO, "key_id");
+    expect(HDR "\"type\":\"key.enrolled\",\"worker\":\"w\",\"pubkey\":\"AAAA\"}", -EPROTO,
+           "pubkey: expected base64 of a 32-byte");
+    expect(HDR "\"type\":\"rollout.command\",\"model\":\"m\",\"action\":\"pause\",\"cmd_seq\":0}",
+           -EPROTO, "cmd_seq");
+    expect(HDR "\"type\":\"worker.left\",\"worker\":\"w\",\"by\":\"a b\"}", -EPROTO,
+           "by: expected");
     expect(HDR "\"type\":\"rollout.staged\",\"worker\":\"w\",\"model\":\"a/b\",\"version\":\"1\"}",
            -EPROTO, "model: expected a name");
     expect(HDR "\"type\":\"rollout.staged\",\"worker\":\"w\",\"model\":\"..\",\"version\":\"1\"}",
@@ -216,7 +227,18 @@ static void test_names(void)
     KT_ASSERT_INT_EQ(ctl_type_from_str("model.deleted", &x), -ENOMSG);
     KT_ASSERT(ctl_type_needs_signature(CTL_MODEL_PUBLISHED));
     KT_ASSERT(ctl_type_needs_signature(CTL_ROLLOUT_COMMAND));
+    KT_ASSERT(ctl_type_needs_signature(CTL_KEY_ENROLLED));
+    KT_ASSERT(ctl_type_needs_signature(CTL_KEY_REVOKED));
     KT_ASSERT(!ctl_type_needs_signature(CTL_ROLLOUT_CLAIM));
+    struct ctl_event ev;
+    ctl_sample(&ev, CTL_ROLLOUT_EXPIRE);
+    KT_ASSERT_STR_EQ(ctl_event_issuer(&ev), "w-c3"); /* by, not the claim's worker */
+    ev.by[0] = '\0';
+    KT_ASSERT_STR_EQ(ctl_event_issuer(&ev), "w-b2");
+    ctl_sample(&ev, CTL_ROLLOUT_CLAIM);
+    KT_ASSERT_STR_EQ(ctl_event_issuer(&ev), "w-a1");
+    ctl_sample(&ev, CTL_KEY_ENROLLED);
+    KT_ASSERT(ctl_event_issuer(&ev) == NULL);
     KT_ASSERT_STR_EQ(ctl_type2str((enum ctl_type)99), "?");
 }
 
