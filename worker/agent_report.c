@@ -25,6 +25,8 @@ void agent_emit_simple(agent *a, enum ctl_type type, const char *model, const ch
     struct ctl_event ev;
     event_init(a, &ev, type, model, version, claim_id);
     snprintf(ev.reason, sizeof(ev.reason), "%s", reason ? reason : "");
+    if (type == CTL_ROLLOUT_CUTOVER) /* about the fleet, not this worker: says who decided */
+        snprintf(ev.by, sizeof(ev.by), "%s", a->d.cfg->id);
     control_emit(a->d.control, &ev);
 }
 

@@ -35,6 +35,7 @@ static void expire_leases(agent *a)
         snprintf(ev.claim_id, sizeof(ev.claim_id), "%s", expired[i]->claim_id);
         snprintf(ev.worker, sizeof(ev.worker), "%s", expired[i]->worker);
         snprintf(ev.model, sizeof(ev.model), "%s", expired[i]->model);
+        snprintf(ev.by, sizeof(ev.by), "%s", a->d.cfg->id);
         snprintf(ev.reason, sizeof(ev.reason), "lease over; seen by %s", a->d.cfg->id);
         control_emit(a->d.control, &ev);
     }
@@ -70,6 +71,7 @@ static void departed(agent *a, const char **members, size_t nm)
         struct ctl_event ev;
         ctl_event_init(&ev, CTL_WORKER_LEFT);
         snprintf(ev.worker, sizeof(ev.worker), "%s", gone[i]);
+        snprintf(ev.by, sizeof(ev.by), "%s", a->d.cfg->id);
         snprintf(ev.reason, sizeof(ev.reason), "left the request group; seen by %s", a->d.cfg->id);
         control_emit(a->d.control, &ev);
     }

@@ -67,6 +67,8 @@ control *control_new(const struct worker_config *cfg, kio_producer *producer,
     struct fleet_opts fo;
     fleet_opts_default(&fo);
     fo.log = fleet_log;
+    fo.root_keys = keyring;
+    fo.require_worker_signatures = cfg->require_worker_signatures;
     c->fleet = fleet_state_new(&fo);
     struct kio_opts o = {
         .brokers = cfg->brokers,
@@ -162,22 +164,27 @@ static void feed(control *c, const kio_msg *msg)
         KF_LOG_W("control", "offset %" PRId64 ": skipped: %s", msg->offset, errstr);
         return;
     }
+    /* The reducer judges the signature itself, against the keys valid at
+     * this offset (release keys, enrolled worker keys, revocations:
+     * docs/security.md); forgeries and replays change nothing. */
     kf_bytes sig = {0};
-    bool has_sig = !kio_msg_header(msg, "kfleet-sig", &sig);
+    bool has_sig = !kio_msg_header(msg, CTL_SIG_HEADER, &sig);
     struct fleet_record rec = {
         .ev = &ev,
         .offset = msg->offset,
         .ts_ms = msg->timestamp_ms,
-        .sig = ctl_sig_verify(has_sig ? sig.ptr : NULL, sig.len, msg->value.ptr, msg->value.len,
-                              c->keyring, NULL),
+        .value = msg->value.ptr,
+        .value_len = msg->value.len,
+        .sig_header = has_sig ? sig.ptr : NULL,
+        .sig_header_len = has_sig ? sig.len : 0,
     };
-    if (ctl_type_needs_signature(ev.type) && rec.sig != CTL_SIG_OK)
-        KF_LOG_W("control", "offset %" PRId64 ": %s event is %s; ignored", msg->offset,
-                 ctl_type2str(ev.type), ctl_sig_verdict2str(rec.sig));
     struct fleet_result res;
     err = fleet_state_feed(c->fleet, &rec, &res);
     if (err)
         KF_LOG_W("control", "offset %" PRId64 ": reducer: %s", msg->offset, kf_strerror(err));
+    else if (ctl_type_needs_signature(ev.type) && res.auth != FLEET_AUTH_OK)
+        KF_LOG_W("control", "offset %" PRId64 ": %s event is %s; ignored", msg->offset,
+                 ctl_type2str(ev.type), fleet_auth2str(res.auth));
 }
 
 /* The fold thread: poll, then fold what came in batches under the lock. */

@@ -64,6 +64,9 @@ const struct kf_prop worker_props[] = {
      "this worker's Ed25519 private key (publish-model keygen's .key file): it signs every "
      "event the worker appends, so the fleet can tell its events from forgeries once the key is "
      "enrolled (docs/security.md)"},
+    {"require_worker_signatures", KF_PROP_BOOL, "false", 0, 0, NULL,
+     "ignore worker events not signed by the worker's enrolled key (docs/security.md); turn on "
+     "once every worker has a worker.key enrolled with publish-model enroll"},
     {"swap_mode", KF_PROP_ENUM, "auto", 0, 0, "auto|inplace|handoff",
      "how to swap: beside the old weights, or leaving the group; auto picks by memory"},
     {"rollout.swap_delay_ms", KF_PROP_INT, "0", 0, 3600000, NULL,
@@ -119,6 +122,7 @@ void worker_config_load(const kf_conf *conf, struct worker_config *cfg)
     cfg->cache_keep_versions = (unsigned)kf_conf_int(conf, "cache.keep_versions");
     cfg->trusted_keys = kf_conf_str(conf, "trusted_keys");
     cfg->worker_key = kf_conf_str(conf, "worker.key");
+    cfg->require_worker_signatures = kf_conf_bool(conf, "require_worker_signatures");
     const char *mode = kf_conf_str(conf, "swap_mode");
     cfg->swap_mode_set = kf_conf_is_set(conf, "swap_mode");
     cfg->swap_mode = !strcmp(mode, "inplace")   ? CTL_SWAP_INPLACE

@@ -31,12 +31,13 @@ struct ctl_opts {
     const char *brokers;
     kf_conf *kafka; /**< -X and -F: librdkafka properties, as kafka.* entries */
     const char *t_control, *t_requests, *t_responses, *t_dlq;
-    const char *group;        /**< lag, status: the request consumer group */
-    const char *trusted_keys; /**< file of publish-model keygen .pub lines */
-    bool allow_unverified;    /**< audit: unverified signatures (no -K) do not make exit 3 */
-    const char *model;        /**< audit, status: only this model */
-    bool json;                /**< audit, lag, status: machine-readable output */
-    bool watch;               /**< lag, status: redraw every interval_s */
+    const char *group;              /**< lag, status: the request consumer group */
+    const char *trusted_keys;       /**< file of publish-model keygen .pub lines */
+    bool allow_unverified;          /**< audit: unverified signatures (no -K) do not make exit 3 */
+    bool require_worker_signatures; /**< fold as workers with require_worker_signatures=true */
+    const char *model;              /**< audit, status: only this model */
+    bool json;                      /**< audit, lag, status: machine-readable output */
+    bool watch;                     /**< lag, status: redraw every interval_s */
     int interval_s;
     struct ctl_bound from, to; /**< audit */
     int32_t partition;         /**< trace */
@@ -76,7 +77,7 @@ int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *
                ctl_record_fn *fn, void *opaque);
 
 /** @brief A reducer configured as the workers run it (signatures required). */
-fleet_state *ctl_fleet_new(void);
+fleet_state *ctl_fleet_new(const struct ctl_opts *o, const crypto_keyring *kr);
 
 /** @brief The trusted keys of -K (an empty ring without). @returns NULL after printing why. */
 crypto_keyring *ctl_keyring(const struct ctl_opts *o);
@@ -86,7 +87,6 @@ crypto_keyring *ctl_keyring(const struct ctl_opts *o);
 /** @brief What the signature column says: the verdict, or "unverified" for a
  *         signature that could not be checked (no --trusted-keys). */
 const char *ctl_sig_label(const struct ctl_opts *o, enum ctl_sig_verdict sig);
-
 
 /** @brief "2026-11-22T12:00:00.123Z" */
 void ctl_time_str(int64_t epoch_ms, char *out, size_t size);

@@ -159,9 +159,8 @@ static void print_text(const struct ctl_record *r, const char *ts, const char *t
     char clean[4 * 1200 + 1], reason[4 * sizeof(r->res.reason) + 1];
     const char *flag = audit_flag(r);
     printf("%s  #%-5" PRId64 " %-16s %s%s%s%s\n", ts, r->msg->offset,
-           r->malformed ? "?" : ctl_type2str(r->ev.type),
-           kf_text_clean(text, clean, sizeof(clean)), flag[0] ? "  [" : "", flag,
-           flag[0] ? "]" : "");
+           r->malformed ? "?" : ctl_type2str(r->ev.type), kf_text_clean(text, clean, sizeof(clean)),
+           flag[0] ? "  [" : "", flag, flag[0] ? "]" : "");
     if (r->malformed)
         return;
     kf_text_clean(r->res.reason, reason, sizeof(reason));
@@ -209,7 +208,7 @@ int ctl_cmd_audit(const struct ctl_opts *o)
     crypto_keyring *kr = ctl_keyring(o);
     if (!kr)
         return 1;
-    fleet_state *fs = ctl_fleet_new();
+    fleet_state *fs = ctl_fleet_new(o, kr);
     struct audit a = {.o = o};
     int e = fs ? ctl_replay(o, kr, fs, on_record, &a) : -1;
     fleet_state_free(fs);

@@ -35,11 +35,20 @@ crypto_keyring *ctl_keyring(const struct ctl_opts *o)
     return kr;
 }
 
-fleet_state *ctl_fleet_new(void)
+fleet_state *ctl_fleet_new(const struct ctl_opts *o, const crypto_keyring *kr)
 {
     struct fleet_opts fo;
     fleet_opts_default(&fo);
     fo.require_signatures = true; /* as the workers run it */
+    /* With trusted keys the reducer judges every record itself, as the
+     * workers do (docs/security.md), and checks every signature so that the
+     * audit's verdicts are final; without them nothing can be checked and
+     * the legacy verdicts (ctl_replay) stand in. */
+    if (o->trusted_keys) {
+        fo.root_keys = kr;
+        fo.verify_all = true;
+        fo.require_worker_signatures = o->require_worker_signatures;
+    }
     fleet_state *fs = fleet_state_new(&fo);
     if (!fs)
         fprintf(stderr, "kfleetctl: out of memory\n");
@@ -130,7 +139,16 @@ int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *
              * (they refuse unsigned events either way). */
             enum ctl_sig_verdict fed =
                 r->sig == CTL_SIG_UNKNOWN_KEY && !o->trusted_keys ? CTL_SIG_OK : r->sig;
-            struct fleet_record rec = {&r->ev, m->offset, m->timestamp_ms, fed};
+            struct fleet_record rec = {
+                .ev = &r->ev,
+                .offset = m->offset,
+                .ts_ms = m->timestamp_ms,
+                .sig = fed,
+                .value = m->value.ptr,
+                .value_len = m->value.len,
+                .sig_header = has ? h.ptr : NULL,
+                .sig_header_len = has ? h.len : 0,
+            };
             fleet_state_feed(fs, &rec, &r->res);
         }
         if (fn && fn(opaque, r, fs))

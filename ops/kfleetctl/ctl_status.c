@@ -128,7 +128,7 @@ static int print_json(const struct ctl_opts *o, const fleet_state *fs, const str
 static int status_once(const struct ctl_opts *o, void *keyring)
 {
     const crypto_keyring *kr = keyring;
-    fleet_state *fs = ctl_fleet_new();
+    fleet_state *fs = ctl_fleet_new(o, kr);
     if (!fs || ctl_replay(o, kr, fs, NULL, NULL)) {
         fleet_state_free(fs);
         return 1;

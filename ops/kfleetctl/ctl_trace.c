@@ -271,7 +271,7 @@ int ctl_cmd_trace(const struct ctl_opts *o)
         printf("answer   none yet on %s or %s\n", reply_to[0] ? reply_to : o->t_responses,
                o->t_dlq);
     struct explained *x = !e && t->n_answers ? calloc(1, sizeof(*x)) : NULL;
-    fleet_state *fs = x ? ctl_fleet_new() : NULL;
+    fleet_state *fs = x ? ctl_fleet_new(o, kr) : NULL;
     bool have = false;
     if (fs) {
         x->t = t;

@@ -147,6 +147,16 @@ static void publish_v1_v2(void)
     kt_env_announce(&env, &v1, 1, NULL, &env.trusted);
 }
 
+/* max_poll_gap_ms from worker @p i's /status (-1 when it does not answer). */
+static double worker_poll_gap_ms(int i)
+{
+    static char body[65536];
+    if (kt_http_get(env.workers[i].port, "/status", body, sizeof(body)) != 200)
+        return -1;
+    const char *p = strstr(body, "\"max_poll_gap_ms\":");
+    return p ? strtod(p + strlen("\"max_poll_gap_ms\":"), NULL) : -1;
+}
+
 static void rolling(const char *mode)
 {
     char swap[64];
@@ -188,6 +198,17 @@ static void rolling(const char *mode)
         printf("handoff: partitions left and rejoined each worker; unowned time per hand-off: "
                "mean %.1f ms, max %.1f ms\n",
                (double)f.unowned_us_total / WORKERS / 1e3, (double)f.unowned_max / 1e3);
+        /* Measured, not asserted (no timed assertions in tests): the longest
+         * the main loop went without polling the request consumer, the whole
+         * run and its three hand-offs included (docs/worker.md "Main loop"). */
+        double gap_max = 0;
+        for (int i = 0; i < WORKERS; i++) {
+            double g = worker_poll_gap_ms(i);
+            gap_max = g > gap_max ? g : gap_max;
+        }
+        printf("handoff: longest gap between two polls of the request consumer, any worker: "
+               "%.1f ms\n",
+               gap_max);
     } else {
         KT_ASSERT_MSG(dups == 0, "inplace: %d duplicates", dups);
         KT_ASSERT_INT_EQ(f.handoff_done, 0);
@@ -395,6 +416,110 @@ static void scenario_canaryfail(void)
         kt_ctl_audit(&env, kfleetctl_bin, "-> rolled_back");
 }
 
+static int keep_first(void *opaque, const struct ctl_event *ev, int64_t offset, int64_t ts_ms)
+{
+    *(struct ctl_event *)opaque = *ev;
+    return 1; /* stop: the first is enough */
+}
+
+/* An event as a worker would append it, for the forgeries below. */
+static struct ctl_event worker_event(enum ctl_type type, const char *worker, const char *version)
+{
+    static int n;
+    struct ctl_event ev;
+    ctl_event_init(&ev, type);
+    snprintf(ev.event_id, sizeof(ev.event_id), "forged-%d-%" PRId64, n++, kf_clock_wall_ms());
+    snprintf(ev.model, sizeof(ev.model), "%s", env.model);
+    snprintf(ev.version, sizeof(ev.version), "%s", version);
+    snprintf(ev.worker, sizeof(ev.worker), "%s", worker);
+    snprintf(ev.reason, sizeof(ev.reason), "forged by the test");
+    return ev;
+}
+
+/* Issue 14, acceptance 2: during a rolling update of three real workers,
+ * append every kind of forgery an attacker with write access to the control
+ * topic (and no release key) can make; the rollout ends as if they were not
+ * there, and kfleetctl audit flags each. */
+static void scenario_forgery(void)
+{
+    /* a slow rollout, so the forgeries land while it runs */
+    const char *extra[] = {"max_batch_rows=32", "rollout.swap_delay_ms=1500", NULL};
+    publish_v1_v2();
+    start_fleet(extra);
+    kt_env_send(&env, 300);
+    KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 300, 60), 0);
+    struct ctl_strategy st;
+    ctl_strategy_default(&st);
+    st.max_unavailable = 1;
+    kt_env_announce(&env, &v2, 2, &st, &env.trusted);
+
+    struct crypto_ed25519_key w1_key;
+    char err[256];
+    KT_ASSERT_MSG(crypto_ed25519_load(&w1_key, env.workers[1].key, err, sizeof(err)) == 0, "%s",
+                  err);
+    int forged = 0;
+    struct ctl_event ev;
+    /* a failure from a worker that does not exist: would roll the fleet back */
+    ev = worker_event(CTL_ROLLOUT_FAILED, "ghost", "v2");
+    ev.stage = CTL_STAGE_VERIFY;
+    kt_env_append(&env, &ev, NULL), forged++;
+    /* a real worker's failure, signed by another worker's key */
+    ev = worker_event(CTL_ROLLOUT_FAILED, "w0", "v2");
+    ev.stage = CTL_STAGE_LOAD;
+    kt_env_append(&env, &ev, &w1_key), forged++;
+    /* claims of phantom workers, to hold every slot */
+    for (int i = 0; i < 10; i++) {
+        char who[32];
+        snprintf(who, sizeof(who), "ghost-%d", i);
+        ev = worker_event(CTL_ROLLOUT_CLAIM, who, "v2");
+        snprintf(ev.claim_id, sizeof(ev.claim_id), "%s/%s/v2/1", who, env.model);
+        kt_env_append(&env, &ev, i % 2 ? &env.stranger : NULL), forged++;
+    }
+    /* done for a real worker that has not swapped; healthy; an early cutover */
+    ev = worker_event(CTL_ROLLOUT_DONE, "w2", "v2");
+    ev.mode = CTL_MODE_INPLACE;
+    kt_env_append(&env, &ev, NULL), forged++;
+    ev = worker_event(CTL_ROLLOUT_HEALTHY, "w1", "v2");
+    kt_env_append(&env, &ev, &env.stranger), forged++;
+    ev = worker_event(CTL_ROLLOUT_CUTOVER, "w0", "v2");
+    kt_env_append(&env, &ev, NULL), forged++;
+    /* an unsigned operator rollback, and a verbatim replay of v1's publication */
+    kt_env_command(&env, CTL_ACTION_ROLLBACK, "v1", NULL), forged++;
+    struct ctl_event first;
+    KT_ASSERT(kt_env_control_scan(&env, keep_first, &first, 30) == 1);
+    KT_ASSERT_MSG(first.type == CTL_MODEL_PUBLISHED, "the log starts with %s",
+                  ctl_type2str(first.type));
+    kt_env_append(&env, &first, &env.trusted), forged++;
+
+    load_until_active("v2", 120);
+    kt_env_send(&env, 300);
+    int missing = kt_env_collect(&env, 0, env.n_sent, 120);
+    KT_ASSERT_MSG(missing == 0, "forgery: %d of %d requests lost", missing, env.n_sent);
+    /* every worker reads the rollout as complete on v2: no rollback, no halt */
+    kt_env_wait_control(&env, WORKERS, kt_env_control_end(&env), 60);
+    for (int i = 0; i < WORKERS; i++) {
+        char line[512];
+        KT_ASSERT(kt_env_worker_status(&env, i, line, sizeof(line), NULL, 0));
+        KT_ASSERT_MSG(strstr(line, "target=v2") && strstr(line, "phase=complete"),
+                      "w%d after the forgeries: %s", i, line);
+    }
+    /* the audit flags each forgery (exit 3) */
+    char cmd[1024], out[300];
+    snprintf(out, sizeof(out), "%s/audit.txt", env.dir);
+    snprintf(cmd, sizeof(cmd),
+             "%s -b %s --control-topic %s -K %s --require-worker-signatures audit --model %s > %s "
+             "2>&1; echo $? >> %s",
+             kfleetctl_bin, env.brokers, env.t_ctl, env.trusted_pub, env.model, out, out);
+    KT_ASSERT_INT_EQ(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "test \"$(grep -c '  \\[' %s)\" -ge %d && tail -1 %s | grep -qx 3",
+             out, forged, out);
+    KT_ASSERT_MSG(system(cmd) == 0, "kfleetctl audit did not flag the %d forgeries; see %s", forged,
+                  out);
+    printf("forgery: %d forged or replayed events during the rollout; every worker on v2, phase "
+           "complete, 0 of %d requests lost; kfleetctl audit flags each\n",
+           forged, env.n_sent);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -416,6 +541,8 @@ int main(int argc, char **argv)
         scenario_kill();
     else if (!strcmp(scenario, "canaryfail"))
         scenario_canaryfail();
+    else if (!strcmp(scenario, "forgery"))
+        scenario_forgery();
     else
         return KF_TEST_HARD_ERROR;
     kt_version_fini(&v1);

@@ -164,6 +164,12 @@ static void produce_signed(struct kt_env *e, const struct ctl_event *ev,
     kf_buf_fini(&sig);
 }
 
+void kt_env_append(struct kt_env *e, const struct ctl_event *ev,
+                   const struct crypto_ed25519_key *signer)
+{
+    produce_signed(e, ev, signer);
+}
+
 void kt_env_announce(struct kt_env *e, const struct kt_version *v, uint64_t seq,
                      const struct ctl_strategy *st, const struct crypto_ed25519_key *signer)
 {
@@ -200,10 +206,32 @@ void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra)
     KT_ASSERT_MSG(kt_http_wait(w->port, "/readyz", 200, 90), "%s not ready; see %s", w->id, w->log);
 }
 
+/* A worker's own key, enrolled by the release key the first time it starts
+ * (docs/security.md): the fleets in the tests require worker signatures. */
+static void enroll(struct kt_env *e, struct kt_worker *w)
+{
+    if (w->key[0])
+        return;
+    struct crypto_ed25519_key k;
+    char base[300], err[256];
+    snprintf(base, sizeof(base), "%s/%s-key", e->dir, w->id);
+    KT_ASSERT_INT_EQ(crypto_ed25519_keygen(&k), 0);
+    KT_ASSERT_MSG(crypto_ed25519_save(&k, base, err, sizeof(err)) == 0, "%s", err);
+    snprintf(w->key, sizeof(w->key), "%s.key", base);
+    struct ctl_event ev;
+    ctl_event_init(&ev, CTL_KEY_ENROLLED);
+    snprintf(ev.event_id, sizeof(ev.event_id), "enroll-%s-%" PRId64, w->id, kf_clock_wall_ms());
+    snprintf(ev.worker, sizeof(ev.worker), "%s", w->id);
+    crypto_base64_encode(k.pub, sizeof(k.pub), ev.pubkey);
+    snprintf(ev.reason, sizeof(ev.reason), "test fleet");
+    produce_signed(e, &ev, &e->trusted);
+}
+
 void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra)
 {
     struct kt_worker *w = &e->workers[i];
     snprintf(w->id, sizeof(w->id), "w%d", i);
+    enroll(e, w);
     w->port = kt_free_port();
     snprintf(w->log, sizeof(w->log), "%s/w%d.log", e->dir, i);
     static char a[24][320];
@@ -217,6 +245,8 @@ void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra)
     snprintf(a[n++], 320, "cache.dir=%s/cache-%s", e->dir, w->id);
     snprintf(a[n++], 320, "s3.endpoint=%s", kt_service_env("KFLEET_S3_ENDPOINT"));
     snprintf(a[n++], 320, "http.port=%d", w->port);
+    snprintf(a[n++], 320, "worker.key=%s", w->key);
+    snprintf(a[n++], 320, "require_worker_signatures=true");
     for (int k = 0; extra && extra[k] && n < 24; k++)
         snprintf(a[n++], 320, "%s", extra[k]);
     char *argv[64];

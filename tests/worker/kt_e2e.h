@@ -23,6 +23,7 @@ struct kt_worker {
     int port;
     pid_t pid;
     char log[300];
+    char key[300]; /* its worker.key, enrolled on the control log at its first start */
 };
 
 struct kt_answer {
@@ -88,6 +89,9 @@ void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra);
 void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra);
 /** @brief Signal worker @p i; wait for it; returns its exit code (128+sig if killed). */
 int kt_env_worker_stop(struct kt_env *e, int i, int sig);
+/** @brief Append @p ev to the control topic, signed by @p signer (NULL: unsigned). */
+void kt_env_append(struct kt_env *e, const struct ctl_event *ev,
+                   const struct crypto_ed25519_key *signer);
 /** @brief Wait until every worker in [0, n) reports @p version active (in /status). */
 bool kt_env_wait_active(struct kt_env *e, int n, const char *version, int timeout_s);
 /**
