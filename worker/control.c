@@ -184,7 +184,7 @@ static void feed(control *c, const kio_msg *msg)
         KF_LOG_W("control", "offset %" PRId64 ": reducer: %s", msg->offset, kf_strerror(err));
     else if (ctl_type_needs_signature(ev.type) && res.auth != FLEET_AUTH_OK)
         KF_LOG_W("control", "offset %" PRId64 ": %s event is %s; ignored", msg->offset,
-                 ctl_type2str(ev.type), fleet_auth2str(res.auth));
+                 ctl_type2str(ev.type), has_sig ? fleet_auth2str(res.auth) : "unsigned");
 }
 
 /* The fold thread: poll, then fold what came in batches under the lock. */
