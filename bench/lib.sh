@@ -29,3 +29,13 @@ bench_p99() { awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }'
 
 # bench_num "CLIENT SUMMARY" KEY: the number after KEY (sent, missing, ...).
 bench_num() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1" | tr -d ','; }
+
+# bench_enroll WORKER_ID CONTROL_TOPIC RELEASE_KEY DIR: a key for the worker
+# (DIR/WORKER_ID.key), enrolled on the control topic by the release key
+# (docs/security.md: workers sign their events and the fleet requires it).
+bench_enroll() {
+    local id=$1 topic=$2 release=$3 dir=$4
+    "$build/publisher/publish-model" keygen -o "$dir/$id" >/dev/null
+    "$build/publisher/publish-model" enroll -b "$KFLEET_BROKERS" --control-topic "$topic" \
+        --worker "$id" --worker-pub "$dir/$id.pub" --key "$release" --reason bench >/dev/null
+}

@@ -64,9 +64,9 @@ const struct kf_prop worker_props[] = {
      "this worker's Ed25519 private key (publish-model keygen's .key file): it signs every "
      "event the worker appends, so the fleet can tell its events from forgeries once the key is "
      "enrolled (docs/security.md)"},
-    {"require_worker_signatures", KF_PROP_BOOL, "false", 0, 0, NULL,
-     "ignore worker events not signed by the worker's enrolled key (docs/security.md); turn on "
-     "once every worker has a worker.key enrolled with publish-model enroll"},
+    {"require_worker_signatures", KF_PROP_BOOL, "true", 0, 0, NULL,
+     "ignore worker events not signed by the key enrolled for their worker (docs/security.md); "
+     "false only while a fleet moves from unsigned workers to enrolled ones"},
     {"swap_mode", KF_PROP_ENUM, "auto", 0, 0, "auto|inplace|handoff",
      "how to swap: beside the old weights, or leaving the group; auto picks by memory"},
     {"rollout.swap_delay_ms", KF_PROP_INT, "0", 0, 3600000, NULL,

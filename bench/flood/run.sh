@@ -31,7 +31,8 @@ pub() {
 "$build/ops/kfleet-make-model" -o "$tmp/v1.safetensors" --input 64 --layers 256,10 --seed "1$$" \
     2>/dev/null
 pub push --model "fl-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key" >/dev/null
-"$build/worker/kfleet-worker" -i "fl-w0" -X topic.requests="fl.req.$sfx" \
+bench_enroll fl-w0 "fl.ctl.$sfx" "$tmp/k.key" "$tmp"
+"$build/worker/kfleet-worker" -i "fl-w0" -X worker.key="$tmp/fl-w0.key" -X topic.requests="fl.req.$sfx" \
     -X topic.responses="fl.resp.$sfx" -X topic.control="fl.ctl.$sfx" -X group.id="fl-$sfx" \
     -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache" -X http.port=$port \
     -X log_level=err 2>"$tmp/w.log" &

@@ -36,7 +36,8 @@ done
 pub push --model "ro-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key"
 for i in 0 1 2; do
     port=$((19050 + i))
-    "$build/worker/kfleet-worker" -i "ro-w$i" -X topic.requests="ro.req.$sfx" \
+    bench_enroll "ro-w$i" "ro.ctl.$sfx" "$tmp/k.key" "$tmp"
+    "$build/worker/kfleet-worker" -i "ro-w$i" -X worker.key="$tmp/ro-w$i.key" -X topic.requests="ro.req.$sfx" \
         -X topic.responses="ro.resp.$sfx" -X topic.control="ro.ctl.$sfx" -X group.id="ro-$sfx" \
         -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache$i" -X http.port=$port \
         -X swap_mode="$mode" -X log_level=warn 2>"$tmp/w$i.log" &

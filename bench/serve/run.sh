@@ -26,7 +26,8 @@ bench_control_topic "bench.ctl.$sfx"
     >"$tmp/push.out" 2>&1 || { cat "$tmp/push.out" >&2; exit 1; }
 
 port=$((19060 + $$ % 10))
-"$build/worker/kfleet-worker" -b "$KFLEET_BROKERS" -i bench-worker --backend=ref \
+bench_enroll bench-worker "bench.ctl.$sfx" "$tmp/k.key" "$tmp"
+"$build/worker/kfleet-worker" -b "$KFLEET_BROKERS" -i bench-worker --backend=ref -X worker.key="$tmp/bench-worker.key" \
     -X topic.requests="bench.req.$sfx" -X topic.responses="bench.resp.$sfx" \
     -X topic.control="bench.ctl.$sfx" -X group.id="bench-$sfx" -X trusted_keys="$tmp/k.pub" \
     -X cache.dir="$tmp/cache" -X http.port=$port -X log_level=warn 2>"$tmp/worker.log" &

@@ -34,7 +34,7 @@ struct ctl_opts {
     const char *group;              /**< lag, status: the request consumer group */
     const char *trusted_keys;       /**< file of publish-model keygen .pub lines */
     bool allow_unverified;          /**< audit: unverified signatures (no -K) do not make exit 3 */
-    bool require_worker_signatures; /**< fold as workers with require_worker_signatures=true */
+    bool allow_unsigned_workers; /**< fold as workers with require_worker_signatures=false */
     const char *model;              /**< audit, status: only this model */
     bool json;                      /**< audit, lag, status: machine-readable output */
     bool watch;                     /**< lag, status: redraw every interval_s */

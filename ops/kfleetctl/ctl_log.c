@@ -47,7 +47,7 @@ fleet_state *ctl_fleet_new(const struct ctl_opts *o, const crypto_keyring *kr)
     if (o->trusted_keys) {
         fo.root_keys = kr;
         fo.verify_all = true;
-        fo.require_worker_signatures = o->require_worker_signatures;
+        fo.require_worker_signatures = !o->allow_unsigned_workers;
     }
     fleet_state *fs = fleet_state_new(&fo);
     if (!fs)

@@ -47,8 +47,8 @@ static void usage(FILE *out)
         "                          docs/security.md)\n"
         "  -K, --trusted-keys FILE public keys (publish-model keygen .pub lines) to verify with;\n"
         "                          without it audit and status say signatures were not checked\n"
-        "  --require-worker-signatures  fold as workers with require_worker_signatures=true do:\n"
-        "                          unsigned worker events are forgeries (needs -K)\n"
+        "  --allow-unsigned-workers  fold as workers with require_worker_signatures=false do\n"
+        "                          (by default, with -K, unsigned worker events are forgeries)\n"
         "  -G, --group GROUP       the workers' consumer group ($KFLEET_GROUP, kfleet-workers)\n"
         "  --control-topic T       ($KFLEET_TOPIC_CONTROL, kfleet.control)\n"
         "  --requests-topic T      ($KFLEET_TOPIC_REQUESTS, kfleet.requests)\n"
@@ -81,7 +81,7 @@ enum {
     OPT_PARTITION,
     OPT_OFFSET,
     OPT_ALLOW_UNVERIFIED,
-    OPT_REQUIRE_WORKER_SIGS,
+    OPT_ALLOW_UNSIGNED_WORKERS,
 };
 
 static const struct option longopts[] = {
@@ -101,7 +101,7 @@ static const struct option longopts[] = {
     {"partition", required_argument, NULL, OPT_PARTITION},
     {"offset", required_argument, NULL, OPT_OFFSET},
     {"allow-unverified", no_argument, NULL, OPT_ALLOW_UNVERIFIED},
-    {"require-worker-signatures", no_argument, NULL, OPT_REQUIRE_WORKER_SIGS},
+    {"allow-unsigned-workers", no_argument, NULL, OPT_ALLOW_UNSIGNED_WORKERS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -149,7 +149,7 @@ static int apply(struct ctl_opts *o, int opt, const char *arg)
     case OPT_JSON: o->json = true; return 0;
     case OPT_WATCH: o->watch = true; return 0;
     case OPT_ALLOW_UNVERIFIED: o->allow_unverified = true; return 0;
-    case OPT_REQUIRE_WORKER_SIGS: o->require_worker_signatures = true; return 0;
+    case OPT_ALLOW_UNSIGNED_WORKERS: o->allow_unsigned_workers = true; return 0;
     case OPT_INTERVAL:
         if (!parse_num("interval", arg, 1, 3600, &n))
             return 2;

@@ -40,14 +40,21 @@ static int broker_outage(struct kt_row *row, const struct outage *o)
     int64_t t_back = kf_clock_mono_us(); /* start-broker returns once it answers */
     printf("broker %d %s at 0 s, back at %.1f s\n", o->node, o->kill ? "killed" : "stopped",
            (double)(t_back - t_stop) / 1e6);
-    /* Keep the load on until the latencies are back to normal (or SETTLE_S). */
+    /* Keep the load on until the latencies are back to normal (or SETTLE_S):
+     * 5 s without a slow answer, and nothing sent more than 2 s ago still
+     * unanswered (a backlog still draining would answer slowly later). */
     double since_back = 0;
     for (int64_t until = t_back + (int64_t)(SETTLE_S * 1e6); kf_clock_mono_us() < until;) {
         kt_row_sleep(row, 1000);
+        int64_t now = kf_clock_mono_us();
         since_back = kt_load_recovery_s(load, t_back, 1.0);
-        if (kf_clock_mono_us() - t_back > 10 * 1000000ll &&
-            (double)(kf_clock_mono_us() - t_back) / 1e6 > since_back + 5)
-            break; /* 5 s without a slow answer */
+        int64_t sent_old = 0, answered_old = 0;
+        double p99_old, max_old;
+        kt_load_window(load, t_stop, now - 2 * 1000000ll, &sent_old, &answered_old, &p99_old,
+                       &max_old);
+        if (now - t_back > 10 * 1000000ll && (double)(now - t_back) / 1e6 > since_back + 5 &&
+            answered_old == sent_old)
+            break;
     }
     int64_t t_normal = kf_clock_mono_us();
     struct kt_load_stats st;

@@ -507,7 +507,7 @@ static void scenario_forgery(void)
     char cmd[1024], out[300];
     snprintf(out, sizeof(out), "%s/audit.txt", env.dir);
     snprintf(cmd, sizeof(cmd),
-             "%s -b %s --control-topic %s -K %s --require-worker-signatures audit --model %s > %s "
+             "%s -b %s --control-topic %s -K %s audit --model %s > %s "
              "2>&1; echo $? >> %s",
              kfleetctl_bin, env.brokers, env.t_ctl, env.trusted_pub, env.model, out, out);
     KT_ASSERT_INT_EQ(system(cmd), 0);

@@ -246,7 +246,6 @@ void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra)
     snprintf(a[n++], 320, "s3.endpoint=%s", kt_service_env("KFLEET_S3_ENDPOINT"));
     snprintf(a[n++], 320, "http.port=%d", w->port);
     snprintf(a[n++], 320, "worker.key=%s", w->key);
-    snprintf(a[n++], 320, "require_worker_signatures=true");
     for (int k = 0; extra && extra[k] && n < 24; k++)
         snprintf(a[n++], 320, "%s", extra[k]);
     char *argv[64];

@@ -93,9 +93,13 @@ lap "v1 published"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ports=()
 for i in 0 1 2; do
+    # each worker's own key, enrolled by the release key (as publisher)
+    "$pub" keygen -o "$work/w$i" >/dev/null
+    "$pub" -F "$(conf publisher)" enroll --worker "secure-w$i-$$" --worker-pub "$work/w$i.pub" \
+        --key "$work/release.key" --reason "secure test" >/dev/null || fail "enroll worker $i"
     ports[i]=$(free_port)
     "$worker" -c "$(conf worker)" -i "secure-w$i-$$" -m "$model" \
-        -X trusted_keys="$work/release.pub" -X cache.dir="$work/cache-$i" \
+        -X trusted_keys="$work/release.pub" -X worker.key="$work/w$i.key" -X cache.dir="$work/cache-$i" \
         -X http.port="${ports[i]}" >"$work/w$i.log" 2>&1 &
     pids+=($!)
 done
