@@ -34,9 +34,9 @@ for v in 1 2; do
         --softmax --seed "$v$$" 2>/dev/null
 done
 pub push --model "ro-$sfx" --version v1 --weights "$tmp/v1.safetensors" --key "$tmp/k.key"
+for i in 0 1 2; do bench_enroll "ro-w$i" "ro.ctl.$sfx" "$tmp/k.key" "$tmp"; done
 for i in 0 1 2; do
     port=$((19050 + i))
-    bench_enroll "ro-w$i" "ro.ctl.$sfx" "$tmp/k.key" "$tmp"
     "$build/worker/kfleet-worker" -i "ro-w$i" -X worker.key="$tmp/ro-w$i.key" -X topic.requests="ro.req.$sfx" \
         -X topic.responses="ro.resp.$sfx" -X topic.control="ro.ctl.$sfx" -X group.id="ro-$sfx" \
         -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache$i" -X http.port=$port \

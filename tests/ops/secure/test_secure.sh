@@ -85,6 +85,9 @@ model=secure-$seed-$$
 "$mkmodel" -o "$work/v1.safetensors" --input 64 --layers 128,10 --softmax --seed "$seed" >/dev/null
 "$mkmodel" -o "$work/v2.safetensors" --input 64 --layers 128,10 --softmax --seed "$((seed + 1))" \
     >/dev/null
+# The secure mode's control topic outlives one run (ops/test starts it fresh):
+# the audit covers this run's events only, whatever earlier runs left there.
+flow_start=$(date -u -d "-1 second" +%Y-%m-%dT%H:%M:%SZ)
 echo "# flow: model $model; publish v1 as publisher"
 "$pub" -F "$(conf publisher)" push --model "$model" --version v1 \
     --weights "$work/v1.safetensors" --key "$work/release.key" --no-progress
@@ -92,11 +95,14 @@ lap "v1 published"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ports=()
+# each worker's own key, enrolled by the release key (as publisher), all before
+# the first worker starts: staggered joins would rebalance under the load
 for i in 0 1 2; do
-    # each worker's own key, enrolled by the release key (as publisher)
     "$pub" keygen -o "$work/w$i" >/dev/null
     "$pub" -F "$(conf publisher)" enroll --worker "secure-w$i-$$" --worker-pub "$work/w$i.pub" \
         --key "$work/release.key" --reason "secure test" >/dev/null || fail "enroll worker $i"
+done
+for i in 0 1 2; do
     ports[i]=$(free_port)
     "$worker" -c "$(conf worker)" -i "secure-w$i-$$" -m "$model" \
         -X trusted_keys="$work/release.pub" -X worker.key="$work/w$i.key" -X cache.dir="$work/cache-$i" \
@@ -142,7 +148,7 @@ echo "ok flow: every worker runs v2"
 lap "rollout done"
 
 echo "# audit as dashboard"
-"$ctl" -F "$(conf dashboard)" --trusted-keys "$work/release.pub" audit --model "$model" \
+"$ctl" -F "$(conf dashboard)" --trusted-keys "$work/release.pub" audit --from "$flow_start" --model "$model" \
     | tee "$work/audit.txt" || fail "kfleetctl audit: exit $? (flagged events?)"
 grep -q "v2" "$work/audit.txt" || fail "the audit does not show v2"
 "$ctl" -F "$(conf dashboard)" --trusted-keys "$work/release.pub" status --model "$model"
