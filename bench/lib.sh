@@ -39,3 +39,15 @@ bench_enroll() {
     "$build/publisher/publish-model" enroll -b "$KFLEET_BROKERS" --control-topic "$topic" \
         --worker "$id" --worker-pub "$dir/$id.pub" --key "$release" --reason bench >/dev/null
 }
+
+# bench_pub CONTROL_TOPIC ARGS...: publish-model ARGS on the devstack's control
+# topic CONTROL_TOPIC; its summary on stdout, its stderr only on a failure.
+bench_pub() {
+    local topic=$1
+    shift
+    local err
+    err=$(mktemp)
+    "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "$topic" 2>"$err" ||
+        { cat "$err" >&2; rm -f "$err"; return 1; }
+    rm -f "$err"
+}

@@ -124,3 +124,24 @@ out:
     kf_buf_fini(&sig);
     return err;
 }
+
+int pub_announce_and_fold(struct pub_ctx *pc, const struct crypto_ed25519_key *signer,
+                          const struct ctl_event *ev, int64_t *offset, pub_log **lg,
+                          const struct pub_record **rec, char *errstr, size_t errstr_size)
+{
+    *lg = NULL;
+    *rec = NULL;
+    int err = pub_announce(pc, signer, ev, offset, errstr, errstr_size);
+    if (!err)
+        err = pub_log_open(pc, lg, errstr, errstr_size);
+    if (!err)
+        err = pub_log_catch_up(*lg, *offset + 1, errstr, errstr_size);
+    if (err)
+        return err;
+    *rec = pub_log_record_at(*lg, *offset);
+    if (!*rec) {
+        kf_errf(errstr, errstr_size, "offset %" PRId64 " is not our event", *offset);
+        return -EIO;
+    }
+    return 0;
+}

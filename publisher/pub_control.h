@@ -96,4 +96,16 @@ void pub_event_id(char out[CTL_NAME_CAP], const char *what);
 int pub_announce(struct pub_ctx *pc, const struct crypto_ed25519_key *signer,
                  const struct ctl_event *ev, int64_t *offset, char *errstr, size_t errstr_size);
 
+/**
+ * @brief pub_announce, then a fresh fold of the log up to the event: what
+ *        every worker will conclude of it (operator commands, enrolments).
+ * @param lg   out: the fold (pub_log_free), also on an error after the announce
+ * @param rec  out: the event's record in it
+ * @returns 0; pub_announce's errors; the log's; -EIO when the record at
+ *          @p offset is not the event
+ */
+int pub_announce_and_fold(struct pub_ctx *pc, const struct crypto_ed25519_key *signer,
+                          const struct ctl_event *ev, int64_t *offset, pub_log **lg,
+                          const struct pub_record **rec, char *errstr, size_t errstr_size);
+
 #endif

@@ -55,18 +55,9 @@ static int key_event(struct pub_ctx *pc, struct ctl_event *ev, const struct pub_
     if (o->dry_run)
         goto out;
     pub_log_free(lg);
-    lg = NULL;
-    if ((err = pub_announce(pc, &pc->key, ev, &res->offset, errstr, errstr_size)))
+    const struct pub_record *r;
+    if ((err = pub_announce_and_fold(pc, &pc->key, ev, &res->offset, &lg, &r, errstr, errstr_size)))
         goto out;
-    if ((err = pub_log_open(pc, &lg, errstr, errstr_size)) ||
-        (err = pub_log_catch_up(lg, res->offset + 1, errstr, errstr_size)))
-        goto out;
-    const struct pub_record *r = pub_log_record_at(lg, res->offset);
-    if (!r) {
-        kf_errf(errstr, errstr_size, "offset %" PRId64 " is not our event", res->offset);
-        err = -EIO;
-        goto out;
-    }
     res->res = r->res;
     if (r->res.verdict != FLEET_APPLIED) {
         kf_errf(errstr, errstr_size, "%s landed at offset %" PRId64 " but was %s: %s",

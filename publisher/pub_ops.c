@@ -123,20 +123,10 @@ int pub_command(struct pub_ctx *pc, const struct pub_command_opts *o,
     if (o->dry_run)
         goto out;
     pub_log_free(lg);
-    lg = NULL;
-
-    if ((err = pub_announce(pc, key, &ev, &res->offset, errstr, errstr_size)))
-        goto out;
     /* A fresh fold up to the event: what every worker will conclude. */
-    if ((err = pub_log_open(pc, &lg, errstr, errstr_size)) ||
-        (err = pub_log_catch_up(lg, res->offset + 1, errstr, errstr_size)))
+    const struct pub_record *r;
+    if ((err = pub_announce_and_fold(pc, key, &ev, &res->offset, &lg, &r, errstr, errstr_size)))
         goto out;
-    const struct pub_record *r = pub_log_record_at(lg, res->offset);
-    if (!r) {
-        kf_errf(errstr, errstr_size, "offset %" PRId64 " is not our event", res->offset);
-        err = -EIO;
-        goto out;
-    }
     res->res = r->res;
     if (!fleet_model_get(pub_log_state(lg), o->model, &mi))
         snprintf(res->target, sizeof(res->target), "%s", mi.target);

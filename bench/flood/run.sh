@@ -23,10 +23,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 bench_topic "fl.req.$sfx" 6
 bench_topic "fl.resp.$sfx" 6
 bench_control_topic "fl.ctl.$sfx"
-pub() {
-    "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "fl.ctl.$sfx" \
-        2>"$tmp/pub.err" || { cat "$tmp/pub.err" >&2; return 1; }
-}
+pub() { bench_pub "fl.ctl.$sfx" "$@"; }
 "$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
 "$build/ops/kfleet-make-model" -o "$tmp/v1.safetensors" --input 64 --layers 256,10 --seed "1$$" \
     2>/dev/null

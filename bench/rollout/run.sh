@@ -24,10 +24,7 @@ bench_control_topic "ro.ctl.$sfx"
 # push (and the operator commands) talk to Kafka and take -b/--control-topic;
 # keygen does not (publish-model refuses options a command does not take: exit 2).
 # The summary goes to stdout; on a failure stderr says why.
-pub() {
-    "$build/publisher/publish-model" "$@" -b "$KFLEET_BROKERS" --control-topic "ro.ctl.$sfx" \
-        2>"$tmp/pub.err" || { cat "$tmp/pub.err" >&2; return 1; }
-}
+pub() { bench_pub "ro.ctl.$sfx" "$@"; }
 "$build/publisher/publish-model" keygen -o "$tmp/k" >/dev/null
 for v in 1 2; do
     "$build/ops/kfleet-make-model" -o "$tmp/v$v.safetensors" --input 64 --layers 1024,1024,10 \
