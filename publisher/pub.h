@@ -110,7 +110,6 @@ const char *pub_kafka_detail(const struct pub_ctx *pc, char *buf, size_t size);
 /** @brief Whether a stop was requested (pc->stop set and non-zero). */
 bool pub_stopped(const struct pub_ctx *pc);
 
-
 /** @brief "12.3 MiB": @p bytes in binary units into @p buf. Returns buf. */
 const char *pub_fmt_bytes(uint64_t bytes, char *buf, size_t size);
 

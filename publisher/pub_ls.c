@@ -176,10 +176,10 @@ int pub_ls(struct pub_ctx *pc, const char *model, char *errstr, size_t errstr_si
                               : ctl_sig_verdict2str(r->rec->sig);
         /* names from store keys are not checked by anyone: escape them too */
         char cm[4 * CTL_NAME_CAP], cv[4 * CTL_NAME_CAP], cs[4 * sizeof(status)];
-        fprintf(
-            out, "%-20s %-20s %5s %8s %-6s %-13s %s%s\n", kf_text_clean(r->model, cm, sizeof(cm)),
-            kf_text_clean(r->version, cv, sizeof(cv)), seq, off, r->in_store ? "yes" : "no", sig,
-            kf_text_clean(status, cs, sizeof(cs)), r->rec && !verified ? " (unverified)" : "");
+        fprintf(out, "%-20s %-20s %5s %8s %-6s %-13s %s%s\n",
+                kf_text_clean(r->model, cm, sizeof(cm)), kf_text_clean(r->version, cv, sizeof(cv)),
+                seq, off, r->in_store ? "yes" : "no", sig, kf_text_clean(status, cs, sizeof(cs)),
+                r->rec && !verified ? " (unverified)" : "");
     }
     if (!ls.n)
         fprintf(stderr, "no versions%s%s\n", model ? " of " : "", model ? model : "");

@@ -403,7 +403,7 @@ write_manifest:
     const struct pub_record *r = pub_log_record_at(lg, res->offset);
     res->verdict = r ? r->res.verdict : FLEET_IGNORED;
     kf_text_clean(r ? r->res.reason : "the event did not decode", res->verdict_reason,
-                   sizeof(res->verdict_reason));
+                  sizeof(res->verdict_reason));
     res->us.announce = since(t);
     if (res->verdict != FLEET_APPLIED && f == &no_faults) {
         kf_errf(errstr, errstr_size,

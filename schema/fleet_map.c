@@ -111,6 +111,8 @@ int fleet_map_put(struct fleet_map *mp, const char *key, uint64_t val)
         mp->keys_cap = ncap;
     }
     s = map_slot(mp, key, h);
+    if (!s)
+        return -ENOMEM; /* cannot happen after the grow; says so to the compiler too */
     memcpy(mp->keys + mp->keys_len, key, klen);
     *s = (struct fleet_map_slot){.h = h, .val = val, .koff = (uint32_t)mp->keys_len, .used = 1};
     mp->keys_len += klen;

@@ -49,7 +49,7 @@ struct worker_config {
     const char *trusted_keys; /**< NULL: unset */
     const char *worker_key;   /**< NULL: this worker's events go unsigned */
     bool require_worker_signatures;
-    bool swap_mode_set;       /**< the worker's swap_mode overrides the rollout's */
+    bool swap_mode_set; /**< the worker's swap_mode overrides the rollout's */
     enum ctl_swap_mode swap_mode;
     int64_t swap_delay_ms;
     uint64_t memory_budget;

@@ -31,13 +31,13 @@ struct ctl_opts {
     const char *brokers;
     kf_conf *kafka; /**< -X and -F: librdkafka properties, as kafka.* entries */
     const char *t_control, *t_requests, *t_responses, *t_dlq;
-    const char *group;              /**< lag, status: the request consumer group */
-    const char *trusted_keys;       /**< file of publish-model keygen .pub lines */
-    bool allow_unverified;          /**< audit: unverified signatures (no -K) do not make exit 3 */
+    const char *group;           /**< lag, status: the request consumer group */
+    const char *trusted_keys;    /**< file of publish-model keygen .pub lines */
+    bool allow_unverified;       /**< audit: unverified signatures (no -K) do not make exit 3 */
     bool allow_unsigned_workers; /**< fold as workers with require_worker_signatures=false */
-    const char *model;              /**< audit, status: only this model */
-    bool json;                      /**< audit, lag, status: machine-readable output */
-    bool watch;                     /**< lag, status: redraw every interval_s */
+    const char *model;           /**< audit, status: only this model */
+    bool json;                   /**< audit, lag, status: machine-readable output */
+    bool watch;                  /**< lag, status: redraw every interval_s */
     int interval_s;
     struct ctl_bound from, to; /**< audit */
     int32_t partition;         /**< trace */

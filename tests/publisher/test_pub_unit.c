@@ -475,8 +475,8 @@ static void test_small(void)
     /* text from the log reaches logs and terminals escaped (issue 14) */
     char clean[128];
     KT_ASSERT_STR_EQ(kf_text_clean("halted: \x1b[2J\tx\x7f \xc2\x9b"
-                                    "1m caf\xc3\xa9",
-                                    clean, sizeof(clean)),
+                                   "1m caf\xc3\xa9",
+                                   clean, sizeof(clean)),
                      "halted: \\x1b[2J\\x09x\\x7f \\u009b1m caf\xc3\xa9");
     KT_ASSERT_STR_EQ(kf_text_clean("\x1b\x1b", clean, 6), "\\x1b"); /* cut, never half */
 }
