@@ -17,6 +17,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +47,8 @@ struct control {
 /* Start-up gives up on a control log that stops yielding records for this
  * long; a long log that keeps coming is read to its end, however long. */
 #define CONTROL_STALL_US (60 * 1000000LL)
+/* The fold thread's nice value, relative to the serving threads' 0. */
+#define CONTROL_FOLD_NICE 10
 
 static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
 {
@@ -191,6 +196,11 @@ static void feed(control *c, const kio_msg *msg)
 static void *fold_thread(void *arg)
 {
     control *c = arg;
+    /* Behind serving when the cores are busy (a flood of control events):
+     * on Linux a thread has its own nice value. The fold is far faster than
+     * any append rate, so it catches up once the cores are free again. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CONTROL_FOLD_NICE))
+        KF_LOG_D("control", "fold thread keeps the worker's priority: %s", kf_strerror(-errno));
     kio_msg *batch[CONTROL_FOLD_BATCH];
     while (!atomic_load(&c->stop)) {
         size_t n = 0;

@@ -42,11 +42,6 @@ client() { # seconds id
 }
 offset() { curl -sf "http://127.0.0.1:$port/status" | sed -n 's/.*"control_offset":\([0-9]*\).*/\1/p'; }
 
-# The flood: forged claims of phantom workers for the served version, one per line.
-awk -v n="$events" -v m="fl-$sfx" 'BEGIN {
-    for (i = 0; i < n; i++)
-        printf "{\"claim_id\":\"ph%d/%s/v1/%d\",\"event_id\":\"flood-%d\",\"model\":\"%s\",\"type\":\"rollout.claim\",\"v\":1,\"version\":\"v1\",\"worker\":\"ph%d\"}\n", i, m, i, i, m, i
-}' >"$tmp/flood.jsonl"
 
 client 5 warmup >/dev/null
 before=$(client 20 before)
@@ -55,8 +50,8 @@ client 20 during >"$tmp/during" &
 cpid=$!
 sleep 3
 t0=$(date +%s%N)
-bench_java kafka.tools.ConsoleProducer --bootstrap-server "$KFLEET_BROKERS" --topic "fl.ctl.$sfx" \
-    --producer-property linger.ms=5 --producer-property batch.size=262144 <"$tmp/flood.jsonl"
+# the flood: forged claims of phantom workers for the served version
+"$build/bench/flood/flood-append" "$KFLEET_BROKERS" "fl.ctl.$sfx" "fl-$sfx" "$events"
 t_appended=$(date +%s%N)
 want=$((off0 + events))
 while (($(offset) < want)); do
@@ -75,6 +70,6 @@ echo "|---|---|"
 echo "| p99 without / with the flood (ms) | $(bench_p99 "$before") / $(bench_p99 "$during") |"
 echo "| p99 with / without | $(awk -v a="$(bench_p99 "$during")" -v b="$(bench_p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| lost during the flood (must be 0) | $(bench_num "$during" missing) |"
-echo "| append time, console producer (ms) | $(((t_appended - t0) / 1000000)) |"
+echo "| append time, flood-append (librdkafka, ms) | $(((t_appended - t0) / 1000000)) |"
 echo "| appended -> folded by the worker (ms) | $(((t_folded - t_appended) / 1000000)) |"
 echo "| fold rate, events/s (append start -> folded) | $(awk -v n="$events" -v ns="$((t_folded - t0))" 'BEGIN { printf "%.0f", n / (ns / 1e9) }') |"
