@@ -4,6 +4,7 @@
  * break the fleet's total order or lose its history, so that is an error. */
 #include "ops/kfleetctl/ctl.h"
 
+#include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/kio_admin.h"
 
@@ -16,7 +17,20 @@
 static int check_control(const struct ctl_opts *o, kio_admin *ka)
 {
     char err[512] = "", v[64];
-    int parts = kio_admin_topic_partitions(ka, o->t_control, o->timeout_ms, err, sizeof(err));
+    /* A topic just created may not be in the metadata yet (-ENOENT for a
+     * moment): ask again until it is, within the timeout. */
+    int parts = -ENOENT;
+    for (int64_t until = kf_clock_mono_us() + (int64_t)o->timeout_ms * 1000;;) {
+        parts = kio_admin_topic_partitions(ka, o->t_control, o->timeout_ms, err, sizeof(err));
+        if ((parts != -ENOENT && parts != -EAGAIN) || kf_clock_mono_us() >= until)
+            break;
+        kf_sleep_ms(100);
+    }
+    if (parts < 0) {
+        fprintf(stderr, "kfleetctl: control topic %s: %s\n", o->t_control,
+                err[0] ? err : kf_strerror(parts));
+        return 1;
+    }
     if (parts != 1) {
         fprintf(stderr, "kfleetctl: control topic %s has %d partitions; it must have exactly 1\n",
                 o->t_control, parts);
