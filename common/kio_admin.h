@@ -119,6 +119,9 @@ struct kio_group_member {
 };
 
 /** @brief A consumer group as the coordinator describes it. */
+/** @brief Free @p n members and the array (a group's, or a group probe's: worker/group_probe.h). */
+void kio_group_members_free(struct kio_group_member *members, size_t n);
+
 struct kio_group {
     char *group_id;
     char *state;    /**< "Stable", "PreparingRebalance", "CompletingRebalance", "Empty", "Dead",

@@ -115,25 +115,6 @@ static char *dup_or_empty(const char *s)
     return d;
 }
 
-void kio_group_free(struct kio_group *g)
-{
-    if (!g)
-        return;
-    for (size_t i = 0; i < g->member_count; i++) {
-        struct kio_group_member *m = &g->members[i];
-        free(m->member_id);
-        free(m->client_id);
-        free(m->host);
-        free(m->instance_id);
-        kio_tplist_free(m->assignment);
-    }
-    free(g->members);
-    free(g->group_id);
-    free(g->state);
-    free(g->assignor);
-    free(g);
-}
-
 static int group_from_rd(const rd_kafka_ConsumerGroupDescription_t *d, struct kio_group **out)
 {
     struct kio_group *g = calloc(1, sizeof(*g));

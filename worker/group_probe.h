@@ -41,6 +41,7 @@
 #define KF_WORKER_GROUP_PROBE_H
 
 #include "common/kio.h"
+#include "common/kio_admin.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,19 +54,11 @@
 typedef struct group_probe group_probe;
 
 /** @brief A group as the probe last described it (new: group_probe_group_free). */
-struct group_probe_member {
-    char *member_id;
-    char *client_id; /**< a worker's client id is its worker id */
-    char *host;
-    char *instance_id;      /**< NULL unless static membership */
-    kio_tplist *assignment; /**< never NULL (may be empty) */
-};
-
 struct group_probe_group {
     char *group_id;
     char *state; /**< "Stable", "PreparingRebalance", "CompletingRebalance", "Empty", "Dead", ... */
-    char *assignor; /**< "" when the group has no members */
-    struct group_probe_member *members;
+    char *assignor;                   /**< "" when the group has no members */
+    struct kio_group_member *members; /**< the same members as kio_admin.h describes */
     size_t member_count;
     int64_t asked_us; /**< kf_clock_mono_us() when the request was written */
 };

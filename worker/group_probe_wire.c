@@ -16,15 +16,7 @@ void group_probe_group_free(struct group_probe_group *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->member_count; i++) {
-        struct group_probe_member *m = &g->members[i];
-        free(m->member_id);
-        free(m->client_id);
-        free(m->host);
-        free(m->instance_id);
-        kio_tplist_free(m->assignment);
-    }
-    free(g->members);
+    kio_group_members_free(g->members, g->member_count);
     free(g->group_id);
     free(g->state);
     free(g->assignor);
@@ -159,7 +151,7 @@ int group_probe_request_decode(const char *line, size_t len, uint64_t *id)
     return err;
 }
 
-static int member_decode(const json_t *jm, struct group_probe_member *m)
+static int member_decode(const json_t *jm, struct kio_group_member *m)
 {
     m->member_id = dup_str(json_object_get(jm, "member_id"));
     m->client_id = dup_str(json_object_get(jm, "client_id"));
