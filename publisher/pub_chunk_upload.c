@@ -46,8 +46,8 @@ struct upload_job {
     objstore *os;
     const struct pub_chunk *c;
     const uint8_t *blob;
-    const size_t *todo; /* chunk indexes */
-    size_t n_todo;
+    const size_t *chunks; /* chunk indexes */
+    size_t n_chunks;
     enum job_kind kind;
     bool read_back; /* HEAD: the right size is only CS_UNPROVEN, whatever the ETag */
     bool size_only; /* HEAD: without an ETag, the right size is CS_OK (the final check) */
@@ -146,9 +146,9 @@ static void *job_thread(void *arg)
     }
     for (;;) {
         size_t k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->n_todo || atomic_load(&j->err))
+        if (k >= j->n_chunks || atomic_load(&j->err))
             break;
-        size_t i = j->todo[k];
+        size_t i = j->chunks[k];
         const struct pub_chunk *c = &j->c[i];
         char key[PUB_CHUNK_KEY_LEN], msg[400];
         pub_chunk_key(c->sha256, key);
@@ -178,12 +178,12 @@ out:
 /* Run job_thread on up to @p parallel threads (the caller's among them). */
 static int job_run(struct upload_job *j, unsigned parallel, char *errstr, size_t errstr_size)
 {
-    if (!j->n_todo)
+    if (!j->n_chunks)
         return 0;
     pthread_mutex_init(&j->lock, NULL);
     unsigned nt = parallel < 1 ? 1 : parallel > MAX_WORKERS ? MAX_WORKERS : parallel;
-    if (nt > j->n_todo)
-        nt = (unsigned)j->n_todo;
+    if (nt > j->n_chunks)
+        nt = (unsigned)j->n_chunks;
     pthread_t t[MAX_WORKERS];
     unsigned started = 0;
     for (; started + 1 < nt; started++)
@@ -220,18 +220,18 @@ static void *s3_watch_thread(void *arg)
     return NULL;
 }
 
-static int put_batch(s3io *s3, const struct pub_chunk *c, const uint8_t *blob, const size_t *todo,
-                     size_t n_todo, const struct pub_upload_opts *o, char *errstr,
+static int put_batch(s3io *s3, const struct pub_chunk *c, const uint8_t *blob, const size_t *chunks,
+                     size_t n_chunks, const struct pub_upload_opts *o, char *errstr,
                      size_t errstr_size)
 {
     s3io_batch *b = s3io_batch_new(s3);
     if (!b)
         return -ENOMEM;
     int err = 0;
-    for (size_t k = 0; k < n_todo && !err; k++) {
+    for (size_t k = 0; k < n_chunks && !err; k++) {
         char key[PUB_CHUNK_KEY_LEN];
-        pub_chunk_key(c[todo[k]].sha256, key);
-        int idx = s3io_batch_put(b, key, blob + c[todo[k]].offset, (size_t)c[todo[k]].size);
+        pub_chunk_key(c[chunks[k]].sha256, key);
+        int idx = s3io_batch_put(b, key, blob + c[chunks[k]].offset, (size_t)c[chunks[k]].size);
         err = idx < 0 ? idx : 0;
     }
     struct s3_watch w = {.s3 = s3, .prog = o->prog};
@@ -277,7 +277,7 @@ static int read_unproven(objstore *os, const struct pub_chunk *c, const size_t *
         if (state[idx[k]] == CS_UNPROVEN)
             scratch[n_read++] = idx[k];
     struct upload_job rd = {
-        .os = os, .c = c, .todo = scratch, .n_todo = n_read, .kind = JOB_READ, .state = state};
+        .os = os, .c = c, .chunks = scratch, .n_chunks = n_read, .kind = JOB_READ, .state = state};
     int err = job_run(&rd, parallel, errstr, errstr_size);
     st->chunks_read += (uint32_t)n_read;
     st->bytes_read += atomic_load(&rd.bytes);
@@ -294,8 +294,8 @@ static int verify_stored(objstore *os, const struct pub_chunk *c, const size_t *
         state[uniq[k]] = CS_UNKNOWN;
     struct upload_job head = {.os = os,
                               .c = c,
-                              .todo = uniq,
-                              .n_todo = n_uniq,
+                              .chunks = uniq,
+                              .n_chunks = n_uniq,
                               .kind = JOB_HEAD,
                               .size_only = true,
                               .state = state};
@@ -349,8 +349,8 @@ int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const ui
     /* 1. HEAD; 2. read back what the HEAD cannot prove */
     struct upload_job head = {.os = os,
                               .c = c,
-                              .todo = uniq,
-                              .n_todo = n_uniq,
+                              .chunks = uniq,
+                              .n_chunks = n_uniq,
                               .kind = JOB_HEAD,
                               .read_back = o->read_back,
                               .state = state};
@@ -391,8 +391,8 @@ int pub_chunk_upload(objstore *os, const struct pub_chunk *c, size_t n, const ui
         struct upload_job put = {.os = os,
                                  .c = c,
                                  .blob = blob,
-                                 .todo = missing,
-                                 .n_todo = n_put,
+                                 .chunks = missing,
+                                 .n_chunks = n_put,
                                  .kind = JOB_PUT,
                                  .state = state,
                                  .prog = o->prog};
