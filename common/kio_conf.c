@@ -33,8 +33,24 @@ void kio_report_error(struct kio_common *common, int err, bool fatal, const char
 
 /* librdkafka logs from its own threads; kf_log is thread-safe. Syslog levels:
  * 0-3 error, 4 warning, 5-6 notice/info, 7 debug. */
+/* "Group \"g\" changed join state wait-join -> steady (state up)": whether
+ * the member is now anywhere but steady. The line's shape is the same from
+ * librdkafka 1.x through 2.x; another shape leaves the flag as it was. */
+static void note_join_state(struct kio_common *common, const char *buf)
+{
+    const char *to = strstr(buf, " -> ");
+    if (!to)
+        return;
+    to += 4;
+    bool steady = !strncmp(to, "steady", 6) && (to[6] == ' ' || to[6] == '\0');
+    atomic_store(&common->group_unsettled, !steady);
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+    struct kio_common *common = rk ? rd_kafka_opaque(rk) : NULL;
+    if (common && !strcmp(fac, "CGRPJOINSTATE"))
+        note_join_state(common, buf);
     enum kf_log_level lvl = level <= 3   ? KF_LOG_ERR
                             : level == 4 ? KF_LOG_WARN
                             : level <= 6 ? KF_LOG_INFO
@@ -92,6 +108,16 @@ static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv, const char *o
     return 0;
 }
 
+/* Defaults of every client, before the role's (which may override them).
+ * Debian's librdkafka 2.0.2 leaves Nagle's algorithm on (the default changed
+ * to off only in 2.10, librdkafka #4986): a small request or answer can wait for the previous
+ * segment's ACK, tens of ms on an otherwise idle connection. */
+static const char *const common_defaults[] = {
+    "socket.nagle.disable",
+    "true",
+    NULL,
+};
+
 rd_kafka_conf_t *kio_conf_build(const struct kio_opts *opts, struct kio_common *common,
                                 const char *const *role_props, char *errstr, size_t errstr_size)
 {
@@ -100,7 +126,8 @@ rd_kafka_conf_t *kio_conf_build(const struct kio_opts *opts, struct kio_common *
         kf_errf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    if (set_pairs(conf, role_props, "kio default", errstr, errstr_size))
+    if (set_pairs(conf, common_defaults, "kio default", errstr, errstr_size) ||
+        set_pairs(conf, role_props, "kio default", errstr, errstr_size))
         goto fail;
     if (opts->brokers &&
         set1(conf, "bootstrap.servers", opts->brokers, "brokers", errstr, errstr_size))

@@ -31,10 +31,14 @@ static bool is_cooperative(rd_kafka_t *rk)
     return proto && !strcmp(proto, "COOPERATIVE");
 }
 
+/* Cooperative rebalances end with an ASSIGN event for every member, empty
+ * or not (KIP-429), and the caller sees those too: the end of a round is
+ * news (a member that rejoined learns the group settled). Empty revokes are
+ * never delivered by librdkafka in that protocol. */
 static void call_user(kio_consumer *kc, enum kio_rebalance ev,
                       const rd_kafka_topic_partition_list_t *parts)
 {
-    if (!parts || parts->cnt == 0)
+    if (!parts || (parts->cnt == 0 && ev != KIO_REBALANCE_ASSIGNED))
         return;
     kc->rebalances++;
     if (!kc->rebalance_cb)
@@ -182,8 +186,14 @@ kio_consumer *kio_consumer_new(const struct kio_opts *opts, const struct kio_con
         /* A new group must not skip requests that are already waiting. */
         "auto.offset.reset",
         "earliest",
+        /* Last: a group member's join-state lines tell commits when to wait
+         * (commit_must_wait). A caller's kafka.debug replaces this: add cgrp. */
+        "debug",
+        "cgrp",
         NULL,
     };
+    if (!kc->has_group)
+        defaults[sizeof(defaults) / sizeof(defaults[0]) - 3] = NULL;
     rd_kafka_conf_t *conf = kio_conf_build(opts, &kc->c, defaults, errstr, errstr_size);
     if (!conf)
         goto fail;
@@ -312,10 +322,27 @@ static int commit_result(rd_kafka_resp_err_t err)
     return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? 0 : kio_err_from_rd(err);
 }
 
+/* Whether an asynchronous commit now could reach the coordinator behind
+ * this member's JoinGroup. The broker handles one request per connection at
+ * a time, and a JoinGroup waits there until every member has rejoined, so a
+ * commit sent meanwhile is read only after the generation changed: the
+ * answer is ILLEGAL_GENERATION, and librdkafka 2.0.2 then drops the whole
+ * assignment as lost (#4059, fixed in 2.10): every answer given since the
+ * last commit is given again by the partitions' next owner. So commits wait
+ * for the steady join state (librdkafka's cgrp debug line, kio_conf.c); the
+ * stored offsets keep for the next commit. Inside the rebalance callback no
+ * JoinGroup is pending, and the revoke's synchronous commit goes out. */
+static bool commit_must_wait(kio_consumer *kc, bool async)
+{
+    return async && kc->has_group && atomic_load(&kc->c.group_unsettled);
+}
+
 int kio_consumer_commit(kio_consumer *kc, bool async)
 {
     if (!kc)
         return -EINVAL;
+    if (commit_must_wait(kc, async))
+        return -EAGAIN;
     return commit_result(rd_kafka_commit(kc->c.rk, NULL, async));
 }
 
@@ -323,6 +350,8 @@ int kio_consumer_commit_offsets(kio_consumer *kc, const kio_tplist *offsets, boo
 {
     if (!kc || !offsets || !offsets->count)
         return -EINVAL;
+    if (commit_must_wait(kc, async))
+        return -EAGAIN;
     rd_kafka_topic_partition_list_t *rl = kio_tplist_to_rd(offsets);
     if (!rl)
         return -ENOMEM;

@@ -13,7 +13,9 @@
  * Rebalances (cooperative): only the partitions that move are revoked or
  * assigned; the rest keep flowing. kio calls the rebalance callback
  *   - KIO_REBALANCE_ASSIGNED after the partitions were added to the assignment
- *     (the callback may pause them or read their committed offsets);
+ *     (the callback may pause them or read their committed offsets); with
+ *     the cooperative protocol also with an empty list, once per round: the
+ *     round is over;
  *   - KIO_REBALANCE_REVOKED before they are removed: the callback finishes the
  *     work it has for them, stores its last offsets and may commit
  *     synchronously; once it returns, their messages stop;
@@ -34,6 +36,16 @@
 #define KF_KIO_CONSUMER_H
 
 #include "common/kio.h"
+
+/**
+ * librdkafka sends a member's JoinGroup for a rebalance it learns of from a
+ * heartbeat no sooner than a second after its previous JoinGroup (2.0.2:
+ * rkcg_join_intvl in rdkafka_cgrp.c; joins after a revoke or a subscription
+ * change skip the wait). A rebalance started within a second of the last
+ * one therefore waits for the rest of that second: callers that can choose
+ * when to rebalance (the worker's hand-off) leave this much room.
+ */
+#define KIO_JOIN_GAP_US (1000 * 1000LL)
 
 typedef struct kio_consumer kio_consumer;
 
@@ -145,7 +157,11 @@ int kio_consumer_store_msg(kio_consumer *kc, const kio_msg *msg);
  * callback
  * @returns 0 (also when nothing was stored); -ESTALE generation changed
  *          (partitions moved away), -EAGAIN rebalance in progress or coordinator
- *          moving, -ETIMEDOUT, -EIO
+ *          moving, -ETIMEDOUT, -EIO. An asynchronous commit while the
+ *          member is rejoining (not in librdkafka's steady join state) is
+ *          not sent: -EAGAIN, the stored offsets stay for the next commit
+ *          (it would be answered ILLEGAL_GENERATION, on which librdkafka
+ *          2.0.2 drops the whole assignment, #4059; docs/common.md).
  */
 int kio_consumer_commit(kio_consumer *kc, bool async);
 

@@ -9,6 +9,7 @@
 #include "common/kio.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 
 /** @brief The callbacks and names every kio handle carries; the first member of each handle. */
 struct kio_common {
@@ -16,6 +17,10 @@ struct kio_common {
     kio_error_cb *error_cb;
     kio_stats_cb *stats_cb;
     void *opaque;
+    /* A group member between leaving the steady join state and reaching it
+     * again: a JoinGroup may be waiting at the coordinator (set from
+     * librdkafka's CGRPJOINSTATE debug line; kio_consumer_commit). */
+    atomic_bool group_unsettled;
 };
 
 enum kio_role {

@@ -277,7 +277,7 @@ void agent_step(agent *a)
 
 bool agent_may_join(agent *a)
 {
-    return !agent_handoff_active(a) && model_set_can_serve(a->d.models);
+    return !agent_handoff_blocks_join(a) && model_set_can_serve(a->d.models);
 }
 
 void agent_model_status(agent *a, const struct served_model *sm, struct agent_model_status *out)

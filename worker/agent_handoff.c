@@ -8,9 +8,16 @@
  *                   thread loads and checks the new ones while the peers
  *                   take the partitions over (seen at the coordinator
  *                   through the group probe: that is unowned_us)
- *        ──job done, takeover seen (or 10 s)──> IDLE: done or failed
- *                   reported; the main loop rejoins once every model can
- *                   serve (agent_may_join).
+ *        ──job failed──> IDLE: failed reported (the fallback serves, if any)
+ *        ──job done, takeover seen (or 10 s)──> REJOINING: the new version
+ *                   flipped in; the main loop rejoins (agent_may_join)
+ *        ──partitions assigned again, or the group settled without any
+ *                   for this worker (or 10 s)──> IDLE: done reported.
+ *
+ * Done waits for the rejoin because it frees the rollout's slot: the next
+ * worker then leaves a group that has finished taking this one back, so
+ * the hand-offs' rebalances follow one another instead of overlapping
+ * (overlapping rounds bump the generation under in-flight commits).
  */
 #include "worker/agent_impl.h"
 
@@ -24,10 +31,21 @@
  * how long after it the takeover is looked for (it only measures unowned_us). */
 #define HANDOFF_REVOKE_MAX_US (30 * 1000000LL)
 #define HANDOFF_OWNED_MAX_US (10 * 1000000LL)
+/* The rejoin: how long a round that gave nothing must stay the last one
+ * (more workers than partitions), and the most done waits for. */
+#define HANDOFF_SETTLED_US (1000 * 1000LL)
+#define HANDOFF_REJOIN_MAX_US (10 * 1000000LL)
+/* A rebalance no sooner than this after the last: librdkafka's join gap and a margin. */
+#define HANDOFF_JOIN_GAP_US (KIO_JOIN_GAP_US + 100 * 1000LL)
 
 bool agent_handoff_active(const agent *a)
 {
     return a->handoff.phase != HANDOFF_IDLE;
+}
+
+bool agent_handoff_blocks_join(const agent *a)
+{
+    return a->handoff.phase == HANDOFF_LEAVING || a->handoff.phase == HANDOFF_LOADING;
 }
 
 void agent_handoff_begin(agent *a, struct served_model *sm, const char *claim_id)
@@ -39,11 +57,33 @@ void agent_handoff_begin(agent *a, struct served_model *sm, const char *claim_id
     h->sv = mr->prepared_sv;
     mr->prepared_sv = NULL;
     h->timings = mr->prepared_timings;
+    h->t_begin_us = kf_clock_mono_us();
+}
+
+/* Whether a rebalance started now would be noticed by the other members at
+ * their next heartbeat: librdkafka holds a member's heartbeat-triggered
+ * JoinGroup until a second after its previous one (kio_consumer.h), so a
+ * rebalance that follows the last one too closely keeps partitions
+ * unowned for the rest of that second. @p since_us: when the members last
+ * joined (as far as this worker saw). */
+static bool group_ready_for_rebalance(int64_t since_us, int64_t now)
+{
+    return !since_us || now - since_us >= HANDOFF_JOIN_GAP_US;
+}
+
+/* Leave once the group is ready for another rebalance (or after a while
+ * regardless): the drain, delivery and commit happen in serve_leave. */
+static bool leave_when_ready(agent *a, struct handoff *h, int64_t now)
+{
+    if (!group_ready_for_rebalance(serve_stats(a->d.serve).last_round_us, now) &&
+        now - h->t_begin_us < HANDOFF_JOIN_GAP_US * 2)
+        return false;
     serve_assignment(a->d.serve, &h->mine);
-    KF_LOG_I("agent", "%s %s: hand-off: leaving the group (%zu partitions)", sm->name,
+    KF_LOG_I("agent", "%s %s: hand-off: leaving the group (%zu partitions)", h->sm->name,
              h->sv->version, h->mine ? h->mine->count : 0);
     h->t_leave_us = kf_clock_mono_us();
     serve_leave(a->d.serve);
+    return true;
 }
 
 /* Whether the group's coordinator shows every partition handed over owned
@@ -75,6 +115,8 @@ static bool partitions_owned(agent *a, const kio_tplist *parts, int64_t since_us
 static void leaving_step(agent *a, struct handoff *h)
 {
     int64_t now = kf_clock_mono_us();
+    if (!h->t_leave_us && !leave_when_ready(a, h, now))
+        return;
     if (serve_stats(a->d.serve).assigned > 0 && now - h->t_leave_us < HANDOFF_REVOKE_MAX_US)
         return;
     h->t_revoked_us = now;
@@ -109,6 +151,10 @@ static void finish(agent *a, struct handoff *h, struct agent_job *job)
     h->timings.unowned_us = h->t_owned_us ? (uint64_t)(h->t_owned_us - h->t_revoked_us) : 0;
     h->timings.load_us = job->timings.load_us;
     h->timings.warmup_us = job->timings.warmup_us;
+    kio_tplist_free(h->mine);
+    h->mine = NULL;
+    KF_LOG_I("agent", "%s: hand-off load over after %.1f ms (%s)", sm->name,
+             (kf_clock_mono_us() - h->t_leave_us) / 1e3, job->err ? "failed" : "rejoining");
     if (job->err) {
         KF_LOG_W("agent", "%s %s: hand-off load failed at %s: %s", sm->name, job->version,
                  ctl_stage2str(job->stage), job->errstr);
@@ -118,18 +164,17 @@ static void finish(agent *a, struct handoff *h, struct agent_job *job)
             job->restored = NULL;
             agent_version_info(a, sm);
         }
-    } else {
-        struct slot_version *v = job->loaded;
-        job->loaded = NULL;
-        agent_activate(a, sm, v, h->claim_id, &h->timings, CTL_MODE_HANDOFF);
-        agent_bake_start(a, sm, job->version);
+        agent_job_free(job);
+        *h = (struct handoff){.phase = HANDOFF_IDLE};
+        return;
     }
+    snprintf(h->version, sizeof(h->version), "%s", job->version);
+    agent_flip(a, sm, job->loaded, &h->timings, CTL_MODE_HANDOFF);
+    job->loaded = NULL;
     agent_job_free(job);
-    KF_LOG_I("agent", "%s: hand-off over after %.1f ms (%s)", sm->name,
-             (kf_clock_mono_us() - h->t_leave_us) / 1e3,
-             model_set_can_serve(a->d.models) ? "rejoining" : "nothing to serve yet");
-    kio_tplist_free(h->mine);
-    *h = (struct handoff){.phase = HANDOFF_IDLE};
+    h->t_flip_us = h->t_round_us = kf_clock_mono_us();
+    h->rounds = serve_stats(a->d.serve).assign_rounds;
+    h->phase = HANDOFF_REJOINING;
 }
 
 static void loading_step(agent *a, struct handoff *h)
@@ -146,8 +191,35 @@ static void loading_step(agent *a, struct handoff *h)
         return;
     if (want_owned)
         return; /* loaded before the peers took over: rejoining now would move them back */
+    /* The peers joined when they took over (or, unseen, soon after the revoke). */
+    if (!group_ready_for_rebalance(h->t_owned_us ? h->t_owned_us : h->t_revoked_us, now))
+        return;
     h->job = NULL;
     finish(a, h, job);
+}
+
+/* Back in the group: done once it assigned this worker partitions, or its
+ * last round (one at least) gave none and nothing followed for a while. */
+static void rejoining_step(agent *a, struct handoff *h)
+{
+    int64_t now = kf_clock_mono_us();
+    struct serve_stats st = serve_stats(a->d.serve);
+    if (st.assign_rounds != h->rounds) {
+        h->rounds = st.assign_rounds;
+        h->t_round_us = now;
+    }
+    bool got_rounds = h->t_round_us > h->t_flip_us;
+    bool settled =
+        st.joined && (st.assigned > 0 || (got_rounds && now - h->t_round_us >= HANDOFF_SETTLED_US));
+    if (!settled && now - h->t_flip_us < HANDOFF_REJOIN_MAX_US)
+        return;
+    struct served_model *sm = h->sm;
+    KF_LOG_I("agent", "%s: hand-off over after %.1f ms (rejoined in %.1f ms, %d partition(s)%s)",
+             sm->name, (now - h->t_leave_us) / 1e3, (now - h->t_flip_us) / 1e3, st.assigned,
+             settled ? "" : "; the group did not settle in time");
+    agent_emit_done(a, sm, h->version, h->claim_id, CTL_MODE_HANDOFF, &h->timings);
+    agent_bake_start(a, sm, h->version);
+    *h = (struct handoff){.phase = HANDOFF_IDLE};
 }
 
 void agent_handoff_step(agent *a)
@@ -157,4 +229,6 @@ void agent_handoff_step(agent *a)
         leaving_step(a, h);
     if (h->phase == HANDOFF_LOADING)
         loading_step(a, h);
+    if (h->phase == HANDOFF_REJOINING)
+        rejoining_step(a, h);
 }

@@ -84,19 +84,26 @@ struct model_rollout {
 /** The hand-off in progress (one at a time: leaving the group is worker-wide). */
 enum handoff_phase {
     HANDOFF_IDLE,
-    HANDOFF_LEAVING, /* unsubscribed; waiting for the revoke to drain and commit */
-    HANDOFF_LOADING, /* old weights dropped; a job loads the new ones; peers take over */
+    HANDOFF_LEAVING,   /* granted: leaving once the group is ready, then until revoked */
+    HANDOFF_LOADING,   /* old weights dropped; a job loads the new ones; peers take over */
+    HANDOFF_REJOINING, /* the new version flipped in; back in the group, done not said yet */
 };
 
 struct handoff {
     enum handoff_phase phase;
     struct served_model *sm;
     char claim_id[CTL_NAME_CAP];
-    struct store_version *sv; /* LEAVING: the verified weights (owned) */
-    kio_tplist *mine;         /* the partitions handed over */
-    int64_t t_leave_us, t_revoked_us, t_owned_us;
+    struct store_version *sv;                     /* LEAVING: the verified weights (owned) */
+    kio_tplist *mine;                             /* the partitions handed over */
+    int64_t t_begin_us;                           /* granted: waiting for the group to be ready */
+    int64_t t_leave_us, t_revoked_us, t_owned_us; /* 0: not yet */
     struct ctl_timings timings;
     struct agent_job *job; /* LOADING */
+    /* REJOINING: what rollout.done will say, once the group gave this
+     * worker its partitions back (or settled without any for it). */
+    char version[CTL_NAME_CAP];
+    int64_t t_flip_us, t_round_us;
+    unsigned rounds; /* serve_stats().assign_rounds last seen */
 };
 
 struct agent {
@@ -133,7 +140,10 @@ void agent_emit_simple(agent *a, enum ctl_type type, const char *model, const ch
 void agent_emit_claim(agent *a, struct served_model *sm, const char *version);
 void agent_emit_done(agent *a, struct served_model *sm, const char *version, const char *claim_id,
                      enum ctl_mode mode, const struct ctl_timings *t);
-/** @brief Flip the slot to @p v (one pointer store), report done. */
+/** @brief Flip the slot to @p v (one pointer store), say so in the log and metrics. */
+void agent_flip(agent *a, struct served_model *sm, struct slot_version *v, struct ctl_timings *t,
+                enum ctl_mode mode);
+/** @brief agent_flip, then report done. */
 void agent_activate(agent *a, struct served_model *sm, struct slot_version *v, const char *claim_id,
                     struct ctl_timings *t, enum ctl_mode mode);
 void agent_version_info(agent *a, struct served_model *sm);
@@ -146,6 +156,8 @@ void agent_bake_check(agent *a, struct served_model *sm);
 void agent_handoff_begin(agent *a, struct served_model *sm, const char *claim_id);
 void agent_handoff_step(agent *a);
 bool agent_handoff_active(const agent *a);
+/** @brief Whether the hand-off keeps the worker out of the request group now. */
+bool agent_handoff_blocks_join(const agent *a);
 
 /* agent_upkeep.c: leases, cutover, departed workers */
 void agent_upkeep(agent *a);

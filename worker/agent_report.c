@@ -86,19 +86,27 @@ void agent_version_info(agent *a, struct served_model *sm)
     metric_set(mr->m_version_info, 1);
 }
 
+void agent_flip(agent *a, struct served_model *sm, struct slot_version *v, struct ctl_timings *t,
+                enum ctl_mode mode)
+{
+    int64_t t0 = kf_clock_mono_us();
+    slot_activate(sm->slot, v);
+    t->flip_us = (uint64_t)(kf_clock_mono_us() - t0);
+    agent_version_info(a, sm);
+    char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
+    slot_versions(sm->slot, active, standby);
+    KF_LOG_I("agent",
+             "%s: now serving %s (%s; fetch %.1f ms, verify %.1f ms, load %.1f ms, "
+             "warmup %.1f ms, flip %.3f ms, unowned %.1f ms)",
+             sm->name, active, ctl_mode2str(mode), t->fetch_us / 1e3, t->verify_us / 1e3,
+             t->load_us / 1e3, t->warmup_us / 1e3, t->flip_us / 1e3, t->unowned_us / 1e3);
+}
+
 void agent_activate(agent *a, struct served_model *sm, struct slot_version *v, const char *claim_id,
                     struct ctl_timings *t, enum ctl_mode mode)
 {
     char version[CTL_NAME_CAP];
     snprintf(version, sizeof(version), "%s", v->version);
-    int64_t t0 = kf_clock_mono_us();
-    slot_activate(sm->slot, v);
-    t->flip_us = (uint64_t)(kf_clock_mono_us() - t0);
-    agent_version_info(a, sm);
-    KF_LOG_I("agent",
-             "%s: now serving %s (%s; fetch %.1f ms, verify %.1f ms, load %.1f ms, "
-             "warmup %.1f ms, flip %.3f ms, unowned %.1f ms)",
-             sm->name, version, ctl_mode2str(mode), t->fetch_us / 1e3, t->verify_us / 1e3,
-             t->load_us / 1e3, t->warmup_us / 1e3, t->flip_us / 1e3, t->unowned_us / 1e3);
+    agent_flip(a, sm, v, t, mode);
     agent_emit_done(a, sm, version, claim_id, mode, t);
 }

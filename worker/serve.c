@@ -32,6 +32,15 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* librdkafka 2.0.2's main thread sleeps until its next timer or op, up to
+ * 1 s, and only sends the group heartbeat when it wakes: a member without
+ * traffic (nothing to commit) may learn of a rebalance up to a second late,
+ * whatever heartbeat.interval.ms says. The statistics timer is the one
+ * timer an application sets, so it runs at half the heartbeat interval;
+ * the lag gauges it feeds are refreshed once a second. */
+#define SERVE_STATS_INTERVAL_MS 100
+#define SERVE_LAG_REFRESH_US (1000 * 1000LL)
+
 struct serve {
     const struct worker_config *cfg;
     struct kern_backend *backend;
@@ -43,6 +52,7 @@ struct serve {
     kio_consumer *requests;
     offtrack *offsets;
     int64_t last_commit_us;
+    bool commit_owed; /* stored offsets a held or failed commit left behind */
     /* Backpressure: what is taken in and not settled, against
      * queue.max_rows / queue.max_bytes. */
     int64_t inflight_rows, inflight_bytes;
@@ -54,6 +64,9 @@ struct serve {
 
     atomic_bool fatal, joined, rebalanced;
     atomic_int assigned;
+    atomic_uint assign_rounds; /* rebalance rounds that ended with an assignment, empty too */
+    atomic_int_fast64_t last_round_us; /* kf_clock_mono_us() of the last rebalance event */
+    int64_t last_lag_us;               /* the lag gauges' last refresh */
     atomic_int_fast64_t max_poll_gap_us;
     atomic_uint_fast64_t answered, errors, dlq_count, expired;
 };
@@ -94,6 +107,7 @@ struct serve_rec {
 
 static void serve_drain(struct serve *s);
 static void serve_commit(struct serve *s, bool sync);
+static void serve_settle_all(struct serve *s, const char *why);
 
 static void rec_free(struct serve_rec *r)
 {
@@ -580,8 +594,13 @@ static void on_rebalance(void *opaque, kio_consumer *kc, enum kio_rebalance ev,
 {
     struct serve *s = opaque;
     (void)kc;
-    KF_LOG_I("serve", "%s %zu partition(s)", kio_rebalance2str(ev), parts->count);
+    atomic_store(&s->last_round_us, kf_clock_mono_us());
+    if (parts->count)
+        KF_LOG_I("serve", "%s %zu partition(s)", kio_rebalance2str(ev), parts->count);
     if (ev == KIO_REBALANCE_ASSIGNED) {
+        atomic_fetch_add(&s->assign_rounds, 1);
+        if (!parts->count)
+            return; /* a round that gave this member nothing new */
         atomic_store(&s->rebalanced, true);
         atomic_fetch_add(&s->assigned, (int)parts->count);
         if (s->paused)
@@ -591,8 +610,7 @@ static void on_rebalance(void *opaque, kio_consumer *kc, enum kio_rebalance ev,
     if (ev == KIO_REBALANCE_REVOKED) {
         /* Finish what was taken from these partitions, then commit it, before
          * a peer starts reading them: no loss, no duplicate. */
-        serve_drain(s);
-        serve_commit(s, true);
+        serve_settle_all(s, "revoke");
     }
     for (size_t i = 0; i < parts->count; i++)
         offtrack_forget(s->offsets, parts->elems[i].partition);
@@ -616,12 +634,29 @@ static void serve_commit(struct serve *s, bool sync)
         }
     }
     kio_tplist_free(assigned);
-    if (stored || sync) {
+    if (stored || sync || s->commit_owed) {
+        /* -EAGAIN: held while the group finishes a rebalance (kio_consumer.h);
+         * what was stored goes with the next commit. */
         int err = kio_consumer_commit(s->requests, !sync);
+        s->commit_owed = err != 0;
         if (err && sync)
             KF_LOG_W("serve", "commit failed: %s", kf_strerror(err));
     }
     s->last_commit_us = kf_clock_mono_us();
+}
+
+/* Drain, deliver, commit synchronously, with each step's time in the log:
+ * the hand-off's and the revoke's cost (docs/worker.md "Leaving the group"). */
+static void serve_settle_all(struct serve *s, const char *why)
+{
+    size_t n = offtrack_inflight_total(s->offsets);
+    int64_t t0 = kf_clock_mono_us();
+    serve_drain(s);
+    int64_t t1 = kf_clock_mono_us();
+    serve_commit(s, true);
+    int64_t t2 = kf_clock_mono_us();
+    KF_LOG_I("serve", "%s: %zu in flight answered and delivered in %.1f ms, committed in %.1f ms",
+             why, n, (t1 - t0) / 1e3, (t2 - t1) / 1e3);
 }
 
 /* Finish every batch and deliver every answer: their reports settle the
@@ -649,6 +684,10 @@ static void serve_drain(struct serve *s)
 static void on_stats(void *opaque, const char *json, size_t len)
 {
     struct serve *s = opaque;
+    int64_t now = kf_clock_mono_us();
+    if (now - s->last_lag_us < SERVE_LAG_REFRESH_US)
+        return;
+    s->last_lag_us = now;
     kio_tplist *mine = NULL;
     if (kio_consumer_assignment(s->requests, &mine))
         return;
@@ -682,7 +721,9 @@ static kio_consumer *consumer_new(struct serve *s, char *errstr, size_t errstr_s
         "session.timeout.ms",
         "6000",
         "heartbeat.interval.ms",
-        "1500",
+        "200",
+        "enable.auto.commit",
+        "false",
         "queued.max.messages.kbytes",
         "16384",
         NULL,
@@ -696,7 +737,7 @@ static kio_consumer *consumer_new(struct serve *s, char *errstr, size_t errstr_s
         /* The member's client id is the worker id, so the group's membership
          * names workers (blue/green cutover, departed workers). */
         .stats_cb = on_stats,
-        .stats_interval_ms = 5000,
+        .stats_interval_ms = SERVE_STATS_INTERVAL_MS,
     };
     struct kio_consumer_opts co = {
         .group_id = s->cfg->group_id,
@@ -791,6 +832,12 @@ int serve_join(serve *s)
 
 int serve_leave(serve *s)
 {
+    /* Everything taken in is answered, delivered and committed while this
+     * member is still a settled part of the group, before the rebalance
+     * starts: nothing is polled meanwhile, so nothing new comes in, and the
+     * revoke that follows the unsubscribe finds nothing to do. The peers see
+     * the LeaveGroup as soon as it can go out. */
+    serve_settle_all(s, "leaving");
     atomic_store(&s->joined, false);
     int err = kio_consumer_unsubscribe(s->requests);
     if (err)
@@ -844,6 +891,8 @@ struct serve_stats serve_stats(serve *s)
         .rebalanced = atomic_load(&s->rebalanced),
         .fatal = atomic_load(&s->fatal),
         .assigned = atomic_load(&s->assigned),
+        .assign_rounds = atomic_load(&s->assign_rounds),
+        .last_round_us = atomic_load(&s->last_round_us),
         .answered = atomic_load(&s->answered),
         .errors = atomic_load(&s->errors),
         .expired = atomic_load(&s->expired),

@@ -48,8 +48,9 @@ void serve_batching(serve *s, struct batcher_conf *bc);
 /** @brief Subscribe: join the request group. @returns 0 or negative errno. */
 int serve_join(serve *s);
 /**
- * @brief Unsubscribe: leave the request group. The revoke that follows, in a
- *        later serve_poll, drains, delivers and commits what was taken in.
+ * @brief Leave the request group: first answer, deliver and commit (sync)
+ *        everything taken in, then unsubscribe; the revoke that follows in a
+ *        later serve_poll finds nothing left to settle.
  */
 int serve_leave(serve *s);
 /** @brief The partitions assigned now (kio_tplist_free). */
@@ -65,10 +66,12 @@ void serve_poll(serve *s, int timeout_ms);
 void serve_close(serve *s);
 
 struct serve_stats {
-    bool joined;     /**< subscribed to the request group */
-    bool rebalanced; /**< the group gave this member an assignment once */
-    bool fatal;      /**< an error the worker must stop for (drain, exit non-zero) */
-    int assigned;    /**< partitions assigned now */
+    bool joined;            /**< subscribed to the request group */
+    bool rebalanced;        /**< the group gave this member an assignment once */
+    bool fatal;             /**< an error the worker must stop for (drain, exit non-zero) */
+    int assigned;           /**< partitions assigned now */
+    unsigned assign_rounds; /**< rebalance rounds that ended, empty ones too */
+    int64_t last_round_us;  /**< kf_clock_mono_us() of the last rebalance event, 0: none */
     uint64_t answered, errors, expired, dlq;
     int64_t max_poll_gap_us; /**< longest time between two polls since the start */
 };

@@ -5,8 +5,8 @@
  * Scenarios (one meson test each, every one on its own topics and group):
  *   inplace    rolling, max_unavailable=1, in place: 0 lost, 0 unowned time,
  *              never more than one granted active claim at any log prefix
- *   handoff    the same with hand-off forced: 0 lost, duplicates bounded by
- *              one batch per transition, partitions leave and rejoin each
+ *   handoff    the same with hand-off forced: 0 lost, duplicates at most
+ *              0.1 % of the requests, partitions leave and rejoin each
  *              worker, per-partition unowned time reported
  *   canary     canary of 1 that stays healthy: auto-promotes and completes
  *   bluegreen  all three flip at the cutover (spread reported); a signed
@@ -176,8 +176,10 @@ static void rolling(const char *mode)
     int missing = kt_env_collect(&env, 0, env.n_sent, 120);
     int dups = kt_env_duplicates(&env, 0, env.n_sent);
     KT_ASSERT_MSG(missing == 0, "%s: %d of %d requests lost", mode, missing, env.n_sent);
-    struct fold f = {0};
-    fold_log(&f);
+    /* Active everywhere is not yet done everywhere: a hand-off reports done
+     * once its worker is back in the group (agent_handoff.c). */
+    struct fold f;
+    fold_until(&f, phase_is, &(enum fleet_phase){FLEET_COMPLETE}, "complete", 0, 60);
     KT_ASSERT_MSG(f.max_active <= 1, "%s: %zu granted active claims at once", mode, f.max_active);
     struct fleet_model_info mi;
     KT_ASSERT(!fleet_model_get(f.fs, env.model, &mi));
@@ -187,8 +189,9 @@ static void rolling(const char *mode)
     if (!strcmp(mode, "handoff")) {
         KT_ASSERT_MSG(f.handoff_done == WORKERS, "%d hand-off swaps, expected %d", f.handoff_done,
                       WORKERS);
-        /* One in-flight batch per transition at most (32 rows each). */
-        KT_ASSERT_MSG(dups <= WORKERS * 32, "%d duplicates", dups);
+        /* Issue 15: at most 0.1 % of the requests sent during the rollout. */
+        KT_ASSERT_MSG(dups * 1000 <= env.n_sent - before, "%d duplicates of %d", dups,
+                      env.n_sent - before);
         for (int i = 0; i < WORKERS; i++) {
             char cmd[512];
             snprintf(cmd, sizeof(cmd), "grep -q 'revoked' %s && grep -q 'rejoined' %s",
