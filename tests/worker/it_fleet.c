@@ -1,6 +1,6 @@
 /* Fleet rollouts over the control log, three real workers under load (issue 7).
  *
- *   it_fleet KFLEET_WORKER SCENARIO [KFLEETCTL]
+ *   it_fleet KFLEET_WORKER SCENARIO [KFLEETCTL [PUBLISH_MODEL]]
  *
  * Scenarios (one meson test each, every one on its own topics and group):
  *   inplace    rolling, max_unavailable=1, in place: 0 lost, 0 unowned time,
@@ -18,11 +18,21 @@
  *   canaryfail a canary that fails its bake (v2 takes 9 columns, the traffic
  *              has 8: every answer is an error): the rollout halts, auto-rollback
  *              returns every worker to v1, nothing is lost
+ *   forgery    every forgery a writer of the control topic without a release key
+ *              can append during a rolling update changes nothing; kfleetctl
+ *              audit flags each
+ *   repair     (issue 14) other bytes of the right size planted under two of
+ *              v2's chunk keys before the real publish-model pushes v2: push
+ *              says it repaired them, the rolling update completes on all three
+ *              (each verifies every chunk), 0 lost, and the answers after it
+ *              equal v2's weights on the reference backend
  */
 #include "common/kf_clock.h"
 #include "schema/fleet.h"
 #include "tests/worker/kt_ctl.h"
 #include "tests/worker/kt_e2e.h"
+#include "tests/worker/kt_outputs.h"
+#include "tests/worker/kt_push.h"
 
 #include <inttypes.h>
 
@@ -30,6 +40,7 @@
 
 static struct kt_env env;
 static const char *kfleetctl_bin; /* given: the scenarios that roll back also check kfleetctl */
+static const char *publish_bin;   /* publish-model: repair pushes v2 with it */
 
 /* Fold the whole control log with the reducer; check at every prefix that
  * no more than @p k claims are granted and active for the model. */
@@ -523,12 +534,90 @@ static void scenario_forgery(void)
            forged, env.n_sent);
 }
 
+static bool complete_on_v2(const struct fold *f, const struct fleet_model_info *mi, const void *arg)
+{
+    return mi->phase == FLEET_COMPLETE && !strcmp(mi->target, "v2");
+}
+
+/* Issue 14, acceptance 8. Before v2 is pushed, two of its chunk keys already
+ * hold other bytes of the right size, as anyone with write access to the
+ * bucket could leave them. push must find them out and upload over them, and
+ * then the rollout must reach every worker: each verifies every chunk of v2
+ * against its signed manifest, so had push skipped the planted two, all three
+ * would refuse v2 at verify and keep serving v1. */
+static void scenario_repair(void)
+{
+    KT_ASSERT_MSG(publish_bin, "repair needs PUBLISH_MODEL (the fourth argument)");
+    const char *extra[] = {"max_batch_rows=32", NULL};
+    kt_env_version(&env, "v1", 1, 0, NULL, &v1);
+    /* v2 built, not uploaded: push uploads it. A fresh seed gives chunk keys
+     * no earlier run used; a wider hidden layer makes 4 chunks of push's
+     * smallest chunk size. */
+    struct kt_spec s = kt_env_spec(&env, "v2", (uint64_t)kf_clock_wall_ms() ^ (uint64_t)getpid());
+    s.widths[0] = 64;
+    s.chunk_size = 1024;
+    kt_version_build(&s, &env.trusted, &v2);
+    KT_ASSERT_MSG(v2.m->n_chunks == 4, "v2 has %zu chunks", v2.m->n_chunks);
+    kt_env_announce(&env, &v1, 1, NULL, &env.trusted);
+    start_fleet(extra);
+    kt_env_send(&env, 300);
+    KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 300, 60), 0);
+
+    kt_tamper_chunk(env.os, &v2, 1);
+    kt_tamper_chunk(env.os, &v2, 2);
+    char weights[320];
+    snprintf(weights, sizeof(weights), "%s/v2.safetensors", env.dir);
+    kt_push_write_weights(&v2, weights);
+    const char *args[] = {"--chunk-size",      "1024", "--strategy", "rolling",
+                          "--max-unavailable", "1",    NULL};
+    char *out = kt_push(&env, publish_bin, "v2", weights, args);
+    KT_ASSERT_MSG(strstr(out, "repaired: 2 chunks"), "push over 2 planted chunks:\n%s", out);
+    free(out);
+    printf("repair: 2 of v2's 4 chunk keys held other bytes of the right size; publish-model "
+           "push says \"repaired: 2 chunks\"\n");
+    fflush(stdout);
+
+    int before = env.n_sent;
+    load_until_active("v2", 120);
+    struct fold f;
+    fold_until(&f, complete_on_v2, NULL, "complete on v2", 0, 60);
+    struct fleet_model_info mi;
+    KT_ASSERT(!fleet_model_get(f.fs, env.model, &mi));
+    int done = 0;
+    for (size_t i = 0; i < mi.n_claims; i++) {
+        const struct fleet_claim *c = &mi.claims[i];
+        KT_ASSERT_MSG(c->status != FLEET_CLAIM_FAILED, "%s's claim for %s failed", c->worker,
+                      c->version);
+        done += c->granted && c->status == FLEET_CLAIM_DONE && !strcmp(c->version, "v2");
+    }
+    KT_ASSERT_MSG(done == WORKERS, "%d claims for v2 done, expected %d", done, WORKERS);
+    for (int i = 0; i < WORKERS; i++) {
+        const char *ver = fleet_worker_version(f.fs, env.workers[i].id, env.model);
+        KT_ASSERT_MSG(ver && !strcmp(ver, "v2"), "the log says %s runs %s", env.workers[i].id,
+                      ver ? ver : "(nothing)");
+    }
+    fleet_state_free(f.fs);
+
+    int after = env.n_sent;
+    kt_env_send(&env, 300);
+    int missing = kt_env_collect(&env, 0, env.n_sent, 120);
+    KT_ASSERT_MSG(missing == 0, "repair: %d of %d requests lost", missing, env.n_sent);
+    int values = kt_outputs_check(&env, after, env.n_sent, &v2);
+    printf("repair: the rollout completed: rollout.done for v2 from all %d workers, phase "
+           "complete; %d requests (%d during the rollout), 0 lost\n",
+           WORKERS, env.n_sent, after - before);
+    printf("repair: the %d answers after it are v2's: %d outputs equal v2's weights on the "
+           "reference backend\n",
+           env.n_sent - after, values);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
         return KF_TEST_HARD_ERROR;
     const char *scenario = argv[2];
     kfleetctl_bin = argc > 3 ? argv[3] : NULL;
+    publish_bin = argc > 4 ? argv[4] : NULL;
     kt_env_init(&env, scenario, argv[1], 6);
     printf("# %s: topics *.%s, logs in %s\n", scenario, env.sfx, env.dir);
     fflush(stdout);
@@ -546,6 +635,8 @@ int main(int argc, char **argv)
         scenario_canaryfail();
     else if (!strcmp(scenario, "forgery"))
         scenario_forgery();
+    else if (!strcmp(scenario, "repair"))
+        scenario_repair();
     else
         return KF_TEST_HARD_ERROR;
     kt_version_fini(&v1);

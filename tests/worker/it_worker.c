@@ -23,6 +23,7 @@
 #include "schema/req.h"
 #include "schema/resp.h"
 #include "tests/worker/kt_e2e.h"
+#include "tests/worker/kt_push.h"
 #include "worker/loader.h"
 #include "worker/store.h"
 
@@ -42,10 +43,8 @@ static const char *publish_bin, *make_model_bin;
 /* v2 through the real CLI: same architecture as the fixture's v1, new weights. */
 static void push_v2(void)
 {
-    char weights[400], key[400], log[400];
+    char weights[400];
     snprintf(weights, sizeof(weights), "%s/v2.safetensors", env.dir);
-    snprintf(key, sizeof(key), "%s/trusted.key", env.dir);
-    snprintf(log, sizeof(log), "%s/publish.log", env.dir);
     char *mk[] = {(char *)make_model_bin,
                   "-o",
                   weights,
@@ -60,22 +59,7 @@ static void push_v2(void)
                   "2",
                   NULL};
     KT_ASSERT_INT_EQ(kt_run(mk, NULL, 60), 0);
-    char *push[] = {(char *)publish_bin,
-                    "push",
-                    "-b",
-                    (char *)env.brokers,
-                    "--control-topic",
-                    env.t_ctl,
-                    "--model",
-                    env.model,
-                    "--version",
-                    "v2",
-                    "--weights",
-                    weights,
-                    "--key",
-                    key,
-                    NULL};
-    KT_ASSERT_MSG(kt_run(push, log, 120) == 0, "publish-model push failed; see %s", log);
+    free(kt_push(&env, publish_bin, "v2", weights, NULL));
 }
 static kio_producer *prod;
 static kio_consumer *resp_cons, *dlq_cons;

@@ -414,19 +414,26 @@ void kt_env_wait_control(struct kt_env *e, int n, int64_t offset, int timeout_s)
     }
 }
 
+void kt_env_request_input(int i, float row[KT_REQUEST_COLS])
+{
+    for (int c = 0; c < KT_REQUEST_COLS; c++)
+        row[c] = (float)((i * 7 + c * 3) % 17) / 8.0f - 1.0f;
+}
+
 void kt_env_send(struct kt_env *e, int n)
 {
     for (int k = 0; k < n && e->n_sent < e->cap; k++) {
         int i = e->n_sent++;
         char id[32];
         snprintf(id, sizeof(id), "q%d", i);
-        float data[8];
-        for (int c = 0; c < 8; c++)
-            data[c] = (float)((i * 7 + c * 3) % 17) / 8.0f - 1.0f;
-        struct req rq = {.v = 1,
-                         .id = {(const uint8_t *)id, strlen(id)},
-                         .model = {(const uint8_t *)e->model, strlen(e->model)},
-                         .inputs = {SCHEMA_DTYPE_F32, 1, 8, {(const uint8_t *)data, sizeof(data)}}};
+        float data[KT_REQUEST_COLS];
+        kt_env_request_input(i, data);
+        struct req rq = {
+            .v = 1,
+            .id = {(const uint8_t *)id, strlen(id)},
+            .model = {(const uint8_t *)e->model, strlen(e->model)},
+            .inputs = {
+                SCHEMA_DTYPE_F32, 1, KT_REQUEST_COLS, {(const uint8_t *)data, sizeof(data)}}};
         kf_buf v;
         kf_buf_init(&v);
         KT_ASSERT_INT_EQ(req_encode(&rq, &v), 0);
@@ -468,6 +475,10 @@ int kt_env_collect(struct kt_env *e, int from, int to, int timeout_s)
                          (const char *)rs.version.ptr);
                 snprintf(a->worker, sizeof(a->worker), "%.*s", (int)rs.worker.len,
                          (const char *)rs.worker.ptr);
+                bool keep = rs.status == RESP_OK && rs.rows == 1 && rs.cols <= KT_ANSWER_MAX_COLS;
+                a->cols = keep ? (uint32_t)rs.cols : 0;
+                if (keep)
+                    memcpy(a->outputs, rs.outputs.ptr, (size_t)rs.cols * sizeof(float));
             }
         }
         kio_msg_free(m);

@@ -17,6 +17,8 @@
 #include "tests/worker/store/kt_fixture.h"
 
 #define KT_MAX_WORKERS 4
+#define KT_REQUEST_COLS 8     /**< every request kt_env_send makes is one row of 8 */
+#define KT_ANSWER_MAX_COLS 16 /**< outputs kept per answer (the fixtures answer 4) */
 
 struct kt_worker {
     char id[64];
@@ -31,6 +33,8 @@ struct kt_answer {
     int status;
     char version[64];
     char worker[64];
+    uint32_t cols;                     /**< outputs kept: 0 unless an OK answer of one row */
+    float outputs[KT_ANSWER_MAX_COLS]; /**< of the last answer */
 };
 
 struct kt_env {
@@ -117,6 +121,8 @@ void kt_env_wait_control(struct kt_env *e, int n, int64_t offset, int timeout_s)
 
 /** @brief Send @p n requests round-robin over the partitions (ids continue the ledger). */
 void kt_env_send(struct kt_env *e, int n);
+/** @brief The input row of request @p i ("q<i>"), as kt_env_send sends it. */
+void kt_env_request_input(int i, float row[KT_REQUEST_COLS]);
 /** @brief Read responses until [from, to) are all answered or @p timeout_s; returns missing. */
 int kt_env_collect(struct kt_env *e, int from, int to, int timeout_s);
 /** @brief Duplicate answers in [from, to). */
