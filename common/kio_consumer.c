@@ -360,6 +360,31 @@ int kio_consumer_commit_offsets(kio_consumer *kc, const kio_tplist *offsets, boo
     return err;
 }
 
+int kio_consumer_rewind(kio_consumer *kc, int timeout_ms)
+{
+    if (!kc)
+        return -EINVAL;
+    rd_kafka_topic_partition_list_t *rl = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(kc->c.rk, &rl);
+    if (!err && rl->cnt)
+        err = rd_kafka_committed(kc->c.rk, rl, timeout_ms);
+    if (err) {
+        rd_kafka_topic_partition_list_destroy(rl);
+        return kio_err_from_rd(err);
+    }
+    for (int i = 0; i < rl->cnt; i++)
+        if (rl->elems[i].offset < 0)
+            rl->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *error = rl->cnt ? rd_kafka_seek_partitions(kc->c.rk, rl, timeout_ms) : NULL;
+    int e = kio_err_from_error(error);
+    if (error)
+        rd_kafka_error_destroy(error);
+    for (int i = 0; i < rl->cnt && !e; i++)
+        e = kio_err_from_rd(rl->elems[i].err);
+    rd_kafka_topic_partition_list_destroy(rl);
+    return e;
+}
+
 /* Copy offsets and errors back by position: librdkafka keeps the order. */
 static void copy_back(kio_tplist *parts, const rd_kafka_topic_partition_list_t *rl)
 {

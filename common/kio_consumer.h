@@ -188,6 +188,16 @@ int kio_consumer_watermarks(kio_consumer *kc, const char *topic, int32_t partiti
                             int64_t *high, int timeout_ms);
 
 /**
+ * @brief Go back to the group's committed offsets: every assigned partition
+ *        is read again from its committed offset (from the start where
+ *        nothing is committed, as auto.offset.reset=earliest). What was
+ *        fetched and not consumed yet is dropped. For a transaction that
+ *        was aborted (kio_txn.h): its consumed offsets were not committed.
+ * @returns 0, -ETIMEDOUT, -EIO
+ */
+int kio_consumer_rewind(kio_consumer *kc, int timeout_ms);
+
+/**
  * @brief The current assignment.
  * @param[out] out new list (kio_tplist_free); offsets are this member's
  *             positions (the next offset it will read) or KIO_OFFSET_INVALID

@@ -24,9 +24,11 @@
 #include "worker/loader.h"
 #include "worker/offtrack.h"
 #include "worker/reply_to.h"
+#include "worker/serve_txn.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -48,7 +50,8 @@ struct serve {
     struct worker_metrics *m;
     struct req_limits limits;
     struct reply_to_policy reply_to;
-    kio_producer *producer;
+    kio_producer *producer; /* the answers (transactional with exactly_once) */
+    kio_producer *events;   /* the control log's events: producer, or its own with exactly_once */
     kio_consumer *requests;
     offtrack *offsets;
     int64_t last_commit_us;
@@ -58,6 +61,10 @@ struct serve {
     int64_t inflight_rows, inflight_bytes;
     bool paused;
     struct serve_out *failed_outs; /* delivery failures, handled outside the callback */
+    pthread_mutex_t failed_lock;   /* failed_outs: pushed from any thread with exactly_once */
+    struct serve_txn txn;          /* exactly_once: the open transaction */
+    bool txn_dirty;                /* exactly_once: requests taken in since the last commit */
+    bool closing;                  /* serve_close: no new transaction after the last */
     struct lag_gauges lag;
     int64_t last_poll_us;
     unsigned joins; /* subscriptions so far: the second is a rejoin (hand-off) */
@@ -108,6 +115,7 @@ struct serve_rec {
 static void serve_drain(struct serve *s);
 static void serve_commit(struct serve *s, bool sync);
 static void serve_settle_all(struct serve *s, const char *why);
+static void serve_txn_end(struct serve *s);
 
 static void rec_free(struct serve_rec *r)
 {
@@ -128,6 +136,14 @@ static void rec_settle(struct serve_rec *r)
     rec_free(r);
 }
 
+static void push_failed(struct serve *s, struct serve_out *o)
+{
+    pthread_mutex_lock(&s->failed_lock);
+    o->next = s->failed_outs;
+    s->failed_outs = o;
+    pthread_mutex_unlock(&s->failed_lock);
+}
+
 /* A failed delivery: queued for serve_handle_failures(), outside librdkafka's
  * callback, where producing again may block and poll. */
 static void on_delivery(void *opaque, const struct kio_delivery *dr)
@@ -145,8 +161,7 @@ static void on_delivery(void *opaque, const struct kio_delivery *dr)
              o->r->offset, dr->topic, dr->errstr);
     o->err = dr->err;
     snprintf(o->errstr, sizeof(o->errstr), "delivery to %s failed: %s", dr->topic, dr->errstr);
-    o->next = s->failed_outs;
-    s->failed_outs = o;
+    push_failed(s, o);
 }
 
 static const char *status_label(enum resp_status st)
@@ -200,6 +215,13 @@ static void produce(struct serve *s, struct serve_rec *r, enum serve_out_kind ki
         char why[200];
         snprintf(why, sizeof(why), "cannot produce to %s: %s", topic, kf_strerror(err));
         KF_LOG_W("serve", "partition %d offset %" PRId64 ": %s", r->partition, r->offset, why);
+        if (s->cfg->exactly_once) {
+            /* Settled on the main thread, with the transaction (out_failed). */
+            o->err = err;
+            snprintf(o->errstr, sizeof(o->errstr), "%s", why);
+            push_failed(s, o);
+            return;
+        }
         out_failed(s, o, err, why);
         free(o);
     }
@@ -312,6 +334,13 @@ static void send_response(struct serve *s, struct serve_rec *r, enum resp_status
 static void out_failed(struct serve *s, struct serve_out *o, int err, const char *why)
 {
     struct serve_rec *r = o->r;
+    if (s->cfg->exactly_once) {
+        /* Inside a transaction a failed message dooms it: it aborts, and
+         * the request comes again, to be answered with the reason. */
+        serve_txn_poison(&s->txn, r->partition, r->offset, why);
+        rec_settle(r);
+        return;
+    }
     if (o->kind == OUT_ANSWER) {
         const char *code = err == -EMSGSIZE ? "too_large" : "delivery_failed";
         if (!r->answer_failed) {
@@ -336,9 +365,14 @@ static void out_failed(struct serve *s, struct serve_out *o, int err, const char
 /* Main thread, outside librdkafka's callbacks: the failed deliveries. */
 static void handle_failed_outs(struct serve *s)
 {
-    while (s->failed_outs) {
+    for (;;) {
+        pthread_mutex_lock(&s->failed_lock);
         struct serve_out *o = s->failed_outs;
-        s->failed_outs = o->next;
+        if (o)
+            s->failed_outs = o->next;
+        pthread_mutex_unlock(&s->failed_lock);
+        if (!o)
+            return;
         out_failed(s, o, o->err, o->errstr);
         free(o);
     }
@@ -483,6 +517,18 @@ static void dispatch(struct serve *s, kio_msg *msg)
     bool reply_ok =
         !r->rq.reply_to.len || reply_to_allowed(&s->reply_to, r->rq.reply_to, why, sizeof(why));
     r->reply_default = !reply_ok;
+    s->txn_dirty = true;
+    char poisoned[160];
+    if (s->cfg->exactly_once &&
+        serve_txn_take_poison(&s->txn, r->partition, r->offset, poisoned, sizeof(poisoned))) {
+        /* Its answer failed in an aborted transaction: what at-least-once
+         * would have sent in its place (out_failed), now. */
+        if (!r->rq.model.len)
+            memset(&r->rq, 0, sizeof(r->rq));
+        r->reply_default = r->answer_failed = true;
+        reject(s, r, "delivery_failed", poisoned);
+        return;
+    }
     if (err) {
         if (!r->rq.model.len)
             memset(&r->rq, 0, sizeof(r->rq)); /* not addressable: DLQ only */
@@ -611,6 +657,11 @@ static void on_rebalance(void *opaque, kio_consumer *kc, enum kio_rebalance ev,
         /* Finish what was taken from these partitions, then commit it, before
          * a peer starts reading them: no loss, no duplicate. */
         serve_settle_all(s, "revoke");
+    } else if (s->cfg->exactly_once) {
+        /* Lost: the group gave them away already, so the open transaction
+         * cannot commit their offsets; it aborts at the next commit, and
+         * what it held for the partitions kept is read again. */
+        serve_txn_doom(&s->txn);
     }
     for (size_t i = 0; i < parts->count; i++)
         offtrack_forget(s->offsets, parts->elems[i].partition);
@@ -645,6 +696,19 @@ static void serve_commit(struct serve *s, bool sync)
     s->last_commit_us = kf_clock_mono_us();
 }
 
+/* Exactly-once: commit the open transaction (everything in it answered and
+ * acknowledged: call after serve_drain) and open the next. */
+static void serve_txn_end(struct serve *s)
+{
+    int err = serve_txn_commit(&s->txn, s->closing);
+    metric_inc(
+        metrics_series(s->m->transactions, (const char *const[]){err ? "aborted" : "committed"}),
+        1);
+    s->txn_dirty = false;
+    if (err == -ENOTRECOVERABLE)
+        atomic_store(&s->fatal, true);
+}
+
 /* Drain, deliver, commit synchronously, with each step's time in the log:
  * the hand-off's and the revoke's cost (docs/worker.md "Leaving the group"). */
 static void serve_settle_all(struct serve *s, const char *why)
@@ -653,7 +717,10 @@ static void serve_settle_all(struct serve *s, const char *why)
     int64_t t0 = kf_clock_mono_us();
     serve_drain(s);
     int64_t t1 = kf_clock_mono_us();
-    serve_commit(s, true);
+    if (s->cfg->exactly_once)
+        serve_txn_end(s);
+    else
+        serve_commit(s, true);
     int64_t t2 = kf_clock_mono_us();
     KF_LOG_I("serve", "%s: %zu in flight answered and delivered in %.1f ms, committed in %.1f ms",
              why, n, (t1 - t0) / 1e3, (t2 - t1) / 1e3);
@@ -695,11 +762,29 @@ static void on_stats(void *opaque, const char *json, size_t len)
     kio_tplist_free(mine);
 }
 
-static kio_producer *producer_new(struct serve *s, char *errstr, size_t errstr_size)
+/* @p transactional: the answers' producer with exactly_once. Its
+ * transactional.id names the group and the worker: a restarted worker fences
+ * its previous instance's open transaction (aborting it) at start; two live
+ * workers with one id fence each other (docs/delivery.md). */
+static kio_producer *producer_new(struct serve *s, bool transactional, char *errstr,
+                                  size_t errstr_size)
 {
+    char txn_id[512];
+    snprintf(txn_id, sizeof(txn_id), "kfleet-%s-%s", s->cfg->group_id, s->cfg->id);
     /* An answer to a reply_to topic that does not exist fails after this long
-     * (librdkafka's default is 30 s), and its record settles through the DLQ. */
-    static const char *const props[] = {"topic.metadata.propagation.max.ms", "10000", NULL};
+     * (librdkafka's default is 30 s), and its record settles through the DLQ.
+     * A transaction left open by a stopped worker blocks read_committed
+     * readers of the partitions it wrote until the broker aborts it: after
+     * transaction.timeout.ms (librdkafka's default is 60 s). */
+    const char *props[] = {
+        "topic.metadata.propagation.max.ms",
+        "10000",
+        transactional ? "transactional.id" : NULL,
+        txn_id,
+        "transaction.timeout.ms",
+        "10000",
+        NULL,
+    };
     struct kio_opts o = {
         .brokers = s->cfg->brokers,
         .client_id = s->cfg->id,
@@ -754,6 +839,7 @@ serve *serve_new(const struct worker_config *cfg, struct kern_backend *backend, 
         kf_errf(errstr, errstr_size, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&s->failed_lock, NULL);
     s->cfg = cfg;
     s->backend = backend;
     s->models = models;
@@ -775,9 +861,16 @@ serve *serve_new(const struct worker_config *cfg, struct kern_backend *backend, 
         serve_free(s);
         return NULL;
     }
-    s->producer = producer_new(s, errstr, errstr_size);
-    s->requests = s->producer ? consumer_new(s, errstr, errstr_size) : NULL;
+    s->producer = producer_new(s, cfg->exactly_once, errstr, errstr_size);
+    s->events = s->producer && cfg->exactly_once ? producer_new(s, false, errstr, errstr_size)
+                                                 : s->producer;
+    s->requests = s->events ? consumer_new(s, errstr, errstr_size) : NULL;
     if (!s->requests) {
+        serve_free(s);
+        return NULL;
+    }
+    if (cfg->exactly_once && serve_txn_start(&s->txn, s->producer, s->requests, s->offsets,
+                                             cfg->topic_requests, errstr, errstr_size)) {
         serve_free(s);
         return NULL;
     }
@@ -789,7 +882,10 @@ void serve_free(serve *s)
     if (!s)
         return;
     kio_consumer_free(s->requests);
+    if (s->events != s->producer)
+        kio_producer_free(s->events);
     kio_producer_free(s->producer);
+    serve_txn_fini(&s->txn);
     while (s->failed_outs) {
         struct serve_out *o = s->failed_outs;
         s->failed_outs = o->next;
@@ -797,12 +893,13 @@ void serve_free(serve *s)
     }
     lag_gauges_fini(&s->lag);
     offtrack_free(s->offsets);
+    pthread_mutex_destroy(&s->failed_lock);
     free(s);
 }
 
 kio_producer *serve_producer(serve *s)
 {
-    return s->producer;
+    return s->events;
 }
 
 void serve_batching(serve *s, struct batcher_conf *bc)
@@ -871,15 +968,31 @@ void serve_poll(serve *s, int timeout_ms)
     kio_producer_poll(s->producer, 0);
     handle_failed_outs(s);
     flow_control(s);
-    if (kf_clock_mono_us() - s->last_commit_us > 200000)
+    if (s->cfg->exactly_once) {
+        /* The answers become visible at the commit: every commit interval,
+         * if anything was taken in (or the transaction must abort). */
+        if ((s->txn_dirty || atomic_load(&s->txn.doomed)) &&
+            kf_clock_mono_us() - s->txn.last_commit_us >= s->cfg->commit_interval_us) {
+            int64_t t0 = kf_clock_mono_us();
+            serve_drain(s);
+            serve_txn_end(s);
+            metric_observe(metrics_series(s->m->txn_seconds, NULL),
+                           (double)(kf_clock_mono_us() - t0) / 1e6);
+        }
+    } else if (kf_clock_mono_us() - s->last_commit_us > 200000) {
         serve_commit(s, false);
+    }
 }
 
 void serve_close(serve *s)
 {
     atomic_store(&s->joined, false);
+    s->closing = true;
     serve_drain(s);
-    serve_commit(s, true);
+    if (s->cfg->exactly_once)
+        serve_txn_end(s);
+    else
+        serve_commit(s, true);
     /* close runs the revoke callback (nothing left in flight) and leaves the group */
     kio_consumer_close(s->requests, 30000);
 }

@@ -34,6 +34,14 @@ const struct kf_prop worker_props[] = {
      "partitions until half of them are answered (backpressure)"},
     {"queue.max_bytes", KF_PROP_INT, "64M", 4096, 17179869184.0, NULL,
      "bytes of requests taken off Kafka and not yet answered, at most (same pause rule)"},
+    {"delivery", KF_PROP_ENUM, "at_least_once", 0, 0, "at_least_once|exactly_once",
+     "at_least_once: an answer is produced, then its request's offset committed (a crash may "
+     "answer a request twice); exactly_once: answers, DLQ copies and offsets commit together "
+     "in Kafka transactions, and read_committed readers see each request answered once "
+     "(docs/delivery.md)"},
+    {"delivery.commit_interval_ms", KF_PROP_INT, "100", 1, 60000, NULL,
+     "exactly_once: how often the open transaction is committed; answers become visible to "
+     "read_committed readers then, so this bounds the latency it adds"},
     {"reply_to.prefix", KF_PROP_STR, "kfleet.replies.", 0, 0, NULL,
      "a request's reply_to must be topic.responses or start with this prefix (empty: only "
      "topic.responses); never the requests, DLQ or control topic"},
@@ -105,6 +113,8 @@ void worker_config_load(const kf_conf *conf, struct worker_config *cfg)
     cfg->max_delay_us = kf_conf_int(conf, "max_delay_us");
     cfg->queue_max_rows = kf_conf_int(conf, "queue.max_rows");
     cfg->queue_max_bytes = kf_conf_int(conf, "queue.max_bytes");
+    cfg->exactly_once = !strcmp(kf_conf_str(conf, "delivery"), "exactly_once");
+    cfg->commit_interval_us = kf_conf_int(conf, "delivery.commit_interval_ms") * 1000;
     cfg->reply_to_prefix = kf_conf_str(conf, "reply_to.prefix");
     cfg->load_retry_max_ms = kf_conf_int(conf, "load.retry_max_ms");
     cfg->limit_rows = (uint64_t)kf_conf_int(conf, "limits.max_rows");

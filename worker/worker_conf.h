@@ -36,6 +36,8 @@ struct worker_config {
     uint32_t max_batch_rows;
     int64_t max_delay_us;
     int64_t queue_max_rows, queue_max_bytes;
+    bool exactly_once;          /**< delivery=exactly_once: Kafka transactions */
+    int64_t commit_interval_us; /**< exactly_once: the open transaction's commit period */
     const char *reply_to_prefix;
     int64_t load_retry_max_ms;
     uint64_t limit_rows, limit_cols, limit_bytes;

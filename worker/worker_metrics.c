@@ -79,6 +79,15 @@ int worker_metrics_init(struct worker_metrics *m)
         "Longest time between two polls of the request consumer since the worker started "
         "(the main loop must not block: docs/worker.md).",
         METRIC_GAUGE, NULL, NULL, 0);
+    m->transactions = metrics_family(
+        m->reg, "kfleet_transactions_total",
+        "delivery=exactly_once: transactions ended, by outcome (committed, aborted).",
+        METRIC_COUNTER, (const char *const[]){"outcome", NULL}, NULL, 0);
+    m->txn_seconds = metrics_family(
+        m->reg, "kfleet_transaction_commit_seconds",
+        "delivery=exactly_once: time the serve loop spends ending a transaction (draining what "
+        "was taken in, then committing), during which it takes nothing in.",
+        METRIC_HISTOGRAM, NULL, latency_buckets, 12);
     m->device_mem = metrics_family(m->reg, "kfleet_device_memory_bytes",
                                    "Memory of the inference device (host memory for the "
                                    "reference backend), free and total.",
