@@ -186,6 +186,12 @@ kio_consumer *kio_consumer_new(const struct kio_opts *opts, const struct kio_con
         /* A new group must not skip requests that are already waiting. */
         "auto.offset.reset",
         "earliest",
+        /* librdkafka's default, said out loud: a reader of the answers of
+         * exactly-once workers sees only committed transactions, so each
+         * request answered once (Java's consumer defaults to
+         * read_uncommitted; docs/delivery.md). */
+        "isolation.level",
+        "read_committed",
         /* Last: a group member's join-state lines tell commits when to wait
          * (commit_must_wait). A caller's kafka.debug replaces this: add cgrp. */
         "debug",

@@ -55,6 +55,38 @@ static void fleet_log(void *opaque, enum kf_log_level level, const char *line)
     kf_log(level, "fleet", "%s", line);
 }
 
+/* Behind serving when the cores are busy, as the fold thread is: librdkafka's
+ * threads (its main thread, and one per broker that fetches and decodes the
+ * control log) are started by rd_kafka_new and, on Linux, inherit the nice
+ * value of the thread that starts them. So a short-lived thread at the fold's
+ * nice value makes the control consumer. */
+struct niced_new {
+    const struct kio_opts *opts;
+    kio_consumer *kc;
+    char *errstr;
+    size_t errstr_size;
+};
+
+static void *niced_new_thread(void *arg)
+{
+    struct niced_new *nn = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CONTROL_FOLD_NICE))
+        KF_LOG_D("control", "control consumer keeps the worker's priority: %s",
+                 kf_strerror(-errno));
+    nn->kc = kio_consumer_new(nn->opts, NULL, nn->errstr, nn->errstr_size);
+    return NULL;
+}
+
+static kio_consumer *consumer_new_niced(const struct kio_opts *o, char *errstr, size_t errstr_size)
+{
+    struct niced_new nn = {.opts = o, .errstr = errstr, .errstr_size = errstr_size};
+    pthread_t t;
+    if (pthread_create(&t, NULL, niced_new_thread, &nn))
+        return kio_consumer_new(o, NULL, errstr, errstr_size);
+    pthread_join(t, NULL);
+    return nn.kc;
+}
+
 control *control_new(const struct worker_config *cfg, kio_producer *producer,
                      crypto_keyring *keyring, const struct crypto_ed25519_key *signer, char *errstr,
                      size_t errstr_size)
@@ -81,7 +113,7 @@ control *control_new(const struct worker_config *cfg, kio_producer *producer,
         .conf = cfg->conf,
         .opaque = c,
     };
-    c->consumer = c->fleet ? kio_consumer_new(&o, NULL, errstr, errstr_size) : NULL;
+    c->consumer = c->fleet ? consumer_new_niced(&o, errstr, errstr_size) : NULL;
     kio_tplist *parts = kio_tplist_new(1);
     if (!c->consumer || !parts) {
         if (!c->fleet || !parts)

@@ -4,7 +4,9 @@
 # over p99 before it (same load, same run), the largest consumer lag seen,
 # and the rollout's total time over 3 × one worker's swap time.
 #   bench/rollout/run.sh [BUILD_DIR]     (needs ops/devstack up)
-# ROLLOUT_RATE requests/s (default 300), ROLLOUT_SWAP_MODE (default inplace).
+# ROLLOUT_RATE requests/s (default 300), ROLLOUT_SWAP_MODE (default inplace),
+# ROLLOUT_DELIVERY (at_least_once, the default, or exactly_once: the client
+# reads committed). bench/rollout/compare.sh runs both and prints ratios.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -13,6 +15,7 @@ cd "$repo"
 eval "$(ops/devstack env)"
 rate=${ROLLOUT_RATE:-300}
 mode=${ROLLOUT_SWAP_MODE:-inplace}
+delivery=${ROLLOUT_DELIVERY:-at_least_once}
 sfx=$$-$(date +%s)
 tmp=$(mktemp -d /tmp/kfleet-bench-rollout-XXXXXX)
 pids=()
@@ -37,7 +40,7 @@ for i in 0 1 2; do
     "$build/worker/kfleet-worker" -i "ro-w$i" -X worker.key="$tmp/ro-w$i.key" -X topic.requests="ro.req.$sfx" \
         -X topic.responses="ro.resp.$sfx" -X topic.control="ro.ctl.$sfx" -X group.id="ro-$sfx" \
         -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache$i" -X http.port=$port \
-        -X swap_mode="$mode" -X log_level=warn 2>"$tmp/w$i.log" &
+        -X swap_mode="$mode" -X delivery="$delivery" -X log_level=warn 2>"$tmp/w$i.log" &
     pids+=($!)
 done
 for i in 0 1 2; do
@@ -95,12 +98,13 @@ read -r swaps total one <"$tmp/roll"
 echo "before: $before"
 echo "during: $during"
 echo
-echo "| rolling update, 3 workers, max_unavailable=1, $mode, $rate req/s | value |"
+echo "| rolling update, 3 workers, max_unavailable=1, $mode, $delivery, $rate req/s | value |"
 echo "|---|---|"
 echo "| requests during the rollout | $(bench_num "$during" sent) |"
 echo "| lost (must be 0) | $(bench_num "$during" missing) |"
 echo "| duplicates | $(bench_num "$during" duplicates) |"
 echo "| p99 before / during (ms) | $(bench_p99 "$before") / $(bench_p99 "$during") |"
+echo "| p50 before / during (ms) | $(bench_num "$before" p50) / $(bench_num "$during" p50) |"
 echo "| p99 during / before | $(awk -v a="$(bench_p99 "$during")" -v b="$(bench_p99 "$before")" 'BEGIN { printf "%.2f", a / b }') |"
 echo "| largest consumer lag seen (requests, summed over partitions) | $lag_max |"
 echo "| longest gap between two polls of the request consumer, any worker (ms) | $poll_gap |"
