@@ -11,7 +11,9 @@
 kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts)
 {
     char err[256];
-    struct kio_opts o = {.brokers = e->brokers};
+    /* librdkafka's default, spelled out: the exactly-once checks depend on it. */
+    const char *props[] = {"isolation.level", "read_committed", NULL};
+    struct kio_opts o = {.brokers = e->brokers, .props = props};
     kio_consumer *kc = kio_consumer_new(&o, NULL, err, sizeof(err));
     KT_ASSERT_MSG(kc, "%s", err);
     kio_tplist *l = kio_tplist_new((size_t)parts);
@@ -199,11 +201,49 @@ void kt_env_command(struct kt_env *e, enum ctl_action action, const char *versio
     produce_signed(e, &ev, signer);
 }
 
+/* The last line of the log at @p path (at most @p size - 1 bytes of it), or "". */
+static void last_line(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (access(path, R_OK))
+        return;
+    char *log = kt_slurp(path);
+    size_t len = strlen(log);
+    while (len && log[len - 1] == '\n')
+        log[--len] = '\0';
+    char *nl = strrchr(log, '\n');
+    snprintf(out, size, "%s", nl ? nl + 1 : log);
+    free(log);
+}
+
 void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra)
 {
     kt_env_worker_spawn(e, i, extra);
     struct kt_worker *w = &e->workers[i];
-    KT_ASSERT_MSG(kt_http_wait(w->port, "/readyz", 200, 90), "%s not ready; see %s", w->id, w->log);
+    int64_t deadline = kf_clock_mono_us() + 90 * 1000000LL;
+    while (kt_http_get(w->port, "/readyz", NULL, 0) != 200) {
+        int rc;
+        if (kt_env_worker_exited(e, i, &rc)) {
+            char line[512];
+            last_line(w->log, line, sizeof(line));
+            KT_FAIL("%s exited %d before it was ready (see %s): %s", w->id, rc, w->log, line);
+        }
+        KT_ASSERT_MSG(kf_clock_mono_us() < deadline, "%s not ready after 90 s; see %s", w->id,
+                      w->log);
+        kf_sleep_ms(100);
+    }
+}
+
+bool kt_env_worker_exited(struct kt_env *e, int i, int *rc)
+{
+    struct kt_worker *w = &e->workers[i];
+    int status;
+    if (w->pid <= 0 || waitpid(w->pid, &status, WNOHANG) != w->pid)
+        return false;
+    w->pid = 0;
+    if (rc)
+        *rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return true;
 }
 
 /* A worker's own key, enrolled by the release key the first time it starts

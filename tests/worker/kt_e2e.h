@@ -20,6 +20,10 @@
 #define KT_REQUEST_COLS 8     /**< every request kt_env_send makes is one row of 8 */
 #define KT_ANSWER_MAX_COLS 16 /**< outputs kept per answer (the fixtures answer 4) */
 
+/** The worker property of exactly-once answers (issue 15): consume, infer and
+ *  produce inside Kafka transactions. Without it a worker answers at least once. */
+#define KT_DELIVERY_EXACTLY_ONCE "delivery=exactly_once"
+
 struct kt_worker {
     char id[64];
     int port;
@@ -75,7 +79,11 @@ void kt_env_version(struct kt_env *e, const char *version, uint64_t seed, float 
                     const struct crypto_ed25519_key *key, struct kt_version *out);
 /** @brief The spec kt_env_version builds from (to build, alter and publish by hand). */
 struct kt_spec kt_env_spec(const struct kt_env *e, const char *version, uint64_t seed);
-/** @brief A consumer assigned to every partition of @p topic from the beginning. */
+/**
+ * @brief A consumer assigned to every partition of @p topic from the beginning;
+ *        it reads committed records only (isolation.level=read_committed), as
+ *        issue 15's exactly-once checks count them: aborted answers are invisible.
+ */
 kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts);
 /** @brief The same with another input width (requests carry 8 columns). */
 void kt_env_version_w(struct kt_env *e, const char *version, uint64_t seed, uint32_t input_width,
@@ -87,12 +95,21 @@ void kt_env_announce(struct kt_env *e, const struct kt_version *v, uint64_t seq,
 void kt_env_command(struct kt_env *e, enum ctl_action action, const char *version,
                     const struct crypto_ed25519_key *signer);
 
-/** @brief Start worker @p i (id "w<i>") with extra "-X" properties (NULL-terminated). */
+/**
+ * @brief Start worker @p i (id "w<i>") with extra "-X" properties (NULL-terminated)
+ *        and wait until it is ready; fails at once, with its log's last line, when
+ *        it exits first (a property it refuses).
+ */
 void kt_env_worker_start(struct kt_env *e, int i, const char *const *extra);
 /** @brief The same without waiting for /readyz (a worker that is not meant to be ready). */
 void kt_env_worker_spawn(struct kt_env *e, int i, const char *const *extra);
 /** @brief Signal worker @p i; wait for it; returns its exit code (128+sig if killed). */
 int kt_env_worker_stop(struct kt_env *e, int i, int sig);
+/**
+ * @brief Whether worker @p i has exited on its own (reaped, pid cleared);
+ *        @p rc (may be NULL) gets its exit code, 128+sig if killed.
+ */
+bool kt_env_worker_exited(struct kt_env *e, int i, int *rc);
 /** @brief Append @p ev to the control topic, signed by @p signer (NULL: unsigned). */
 void kt_env_append(struct kt_env *e, const struct ctl_event *ev,
                    const struct crypto_ed25519_key *signer);
