@@ -26,9 +26,26 @@
  *              says it repaired them, the rolling update completes on all three
  *              (each verifies every chunk), 0 lost, and the answers after it
  *              equal v2's weights on the reference backend
+ *
+ * Issue 15, under a constant load of 300 req/s (the fault suite's checked
+ * load, kt_load.h: answers checked by id and by numbers) before, during and
+ * after the event; every worker still running at the end must stop cleanly:
+ *   restart    one of three workers SIGTERMed (exits 0), restarted 10 s later,
+ *              10 s more: 0 lost, duplicates at most 0.1 % of the requests sent
+ *              during the event, the restarted worker answers again
+ *   joinleave  two workers; a third joins, then one of the first two leaves
+ *              (SIGTERM): the same bounds, the newcomer answers
+ *
+ * NAME_eos is NAME with -X delivery=exactly_once, its answers read as a
+ * read-committed reader sees them; every bound on duplicates becomes 0:
+ *   inplace_eos, handoff_eos, restart_eos, joinleave_eos
+ *   zombie_eos one of three workers SIGSTOPped for 10 s (past its 6 s session
+ *              timeout) and resumed: 0 lost, 0 duplicates; it is fenced (exits
+ *              non-zero) or rejoins and answers again (the test says which)
  */
 #include "common/kf_clock.h"
 #include "schema/fleet.h"
+#include "tests/faults/kt_load.h"
 #include "tests/worker/kt_ctl.h"
 #include "tests/worker/kt_e2e.h"
 #include "tests/worker/kt_outputs.h"
@@ -37,10 +54,37 @@
 #include <inttypes.h>
 
 #define WORKERS 3
+#define RATE 300           /* requests per second: issue 15's load */
+#define BEFORE_MS 5000     /* of the warm load before an event */
+#define EVENT_GAP_MS 10000 /* between the steps of an event, and after its last */
+#define PAUSE_MS 10000     /* the zombie's SIGSTOP: past its 6 s session timeout */
 
 static struct kt_env env;
+static const char *scenario;
 static const char *kfleetctl_bin; /* given: the scenarios that roll back also check kfleetctl */
 static const char *publish_bin;   /* publish-model: repair pushes v2 with it */
+
+/* How the workers answer (issue 15). */
+enum delivery { AT_LEAST_ONCE, EXACTLY_ONCE };
+
+/* The worker property for @p d, last in an extra list: NULL (at least once is
+ * the default, and the property is not passed) ends the list there. */
+static const char *delivery_prop(enum delivery d)
+{
+    return d == EXACTLY_ONCE ? KT_DELIVERY_EXACTLY_ONCE : NULL;
+}
+
+/* Issue 15's bound on duplicate answers: none exactly once; at least once, at
+ * most 0.1 % of the requests sent during the event (a rollout, a restart). */
+static void check_duplicates(enum delivery d, int64_t dups, int64_t sent_during)
+{
+    int64_t allowed = d == EXACTLY_ONCE ? 0 : sent_during / 1000;
+    KT_ASSERT_MSG(dups <= allowed,
+                  "%s: %" PRId64 " duplicates, at most %" PRId64 " allowed (%s, %" PRId64
+                  " requests sent during the event)",
+                  scenario, dups, allowed, d == EXACTLY_ONCE ? "exactly once" : "at least once",
+                  sent_during);
+}
 
 /* Fold the whole control log with the reducer; check at every prefix that
  * no more than @p k claims are granted and active for the model. */
@@ -168,11 +212,11 @@ static double worker_poll_gap_ms(int i)
     return p ? strtod(p + strlen("\"max_poll_gap_ms\":"), NULL) : -1;
 }
 
-static void rolling(const char *mode)
+static void rolling(const char *mode, enum delivery d)
 {
     char swap[64];
     snprintf(swap, sizeof(swap), "swap_mode=%s", mode);
-    const char *extra[] = {swap, "max_batch_rows=32", NULL};
+    const char *extra[] = {swap, "max_batch_rows=32", delivery_prop(d), NULL};
     publish_v1_v2();
     start_fleet(extra);
     kt_env_send(&env, 1000);
@@ -186,32 +230,32 @@ static void rolling(const char *mode)
     kt_env_send(&env, 500);
     int missing = kt_env_collect(&env, 0, env.n_sent, 120);
     int dups = kt_env_duplicates(&env, 0, env.n_sent);
-    KT_ASSERT_MSG(missing == 0, "%s: %d of %d requests lost", mode, missing, env.n_sent);
+    KT_ASSERT_MSG(missing == 0, "%s: %d of %d requests lost", scenario, missing, env.n_sent);
     /* Active everywhere is not yet done everywhere: a hand-off reports done
      * once its worker is back in the group (agent_handoff.c). */
     struct fold f;
     fold_until(&f, phase_is, &(enum fleet_phase){FLEET_COMPLETE}, "complete", 0, 60);
-    KT_ASSERT_MSG(f.max_active <= 1, "%s: %zu granted active claims at once", mode, f.max_active);
+    KT_ASSERT_MSG(f.max_active <= 1, "%s: %zu granted active claims at once", scenario,
+                  f.max_active);
     struct fleet_model_info mi;
     KT_ASSERT(!fleet_model_get(f.fs, env.model, &mi));
     printf("%s: %d requests (%d during the rollout), 0 lost, %d duplicates; "
            "at most %zu granted active claim; phase %s\n",
-           mode, env.n_sent, env.n_sent - before, dups, f.max_active, fleet_phase2str(mi.phase));
+           scenario, env.n_sent, env.n_sent - before, dups, f.max_active,
+           fleet_phase2str(mi.phase));
     if (!strcmp(mode, "handoff")) {
         KT_ASSERT_MSG(f.handoff_done == WORKERS, "%d hand-off swaps, expected %d", f.handoff_done,
                       WORKERS);
-        /* Issue 15: at most 0.1 % of the requests sent during the rollout. */
-        KT_ASSERT_MSG(dups * 1000 <= env.n_sent - before, "%d duplicates of %d", dups,
-                      env.n_sent - before);
+        check_duplicates(d, dups, env.n_sent - before);
         for (int i = 0; i < WORKERS; i++) {
             char cmd[512];
             snprintf(cmd, sizeof(cmd), "grep -q 'revoked' %s && grep -q 'rejoined' %s",
                      env.workers[i].log, env.workers[i].log);
             KT_ASSERT_MSG(system(cmd) == 0, "w%d: no revoke/rejoin in its log", i);
         }
-        printf("handoff: partitions left and rejoined each worker; unowned time per hand-off: "
+        printf("%s: partitions left and rejoined each worker; unowned time per hand-off: "
                "mean %.1f ms, max %.1f ms\n",
-               (double)f.unowned_us_total / WORKERS / 1e3, (double)f.unowned_max / 1e3);
+               scenario, (double)f.unowned_us_total / WORKERS / 1e3, (double)f.unowned_max / 1e3);
         /* Measured, not asserted (no timed assertions in tests): the longest
          * the main loop went without polling the request consumer, the whole
          * run and its three hand-offs included (docs/worker.md "Main loop"). */
@@ -220,11 +264,11 @@ static void rolling(const char *mode)
             double g = worker_poll_gap_ms(i);
             gap_max = g > gap_max ? g : gap_max;
         }
-        printf("handoff: longest gap between two polls of the request consumer, any worker: "
+        printf("%s: longest gap between two polls of the request consumer, any worker: "
                "%.1f ms\n",
-               gap_max);
+               scenario, gap_max);
     } else {
-        KT_ASSERT_MSG(dups == 0, "inplace: %d duplicates", dups);
+        KT_ASSERT_MSG(dups == 0, "%s: %d duplicates", scenario, dups);
         KT_ASSERT_INT_EQ(f.handoff_done, 0);
     }
     fleet_state_free(f.fs);
@@ -611,33 +655,253 @@ static void scenario_repair(void)
            env.n_sent - after, values);
 }
 
+/* ------------------------------------------ issue 15: events under a load */
+
+/* Publish and announce v1, then start workers [0, @p n) with @p extra. */
+static void start_v1(int n, const char *const *extra)
+{
+    kt_env_version(&env, "v1", 1, 0, NULL, &v1);
+    kt_env_announce(&env, &v1, 1, NULL, &env.trusted);
+    for (int i = 0; i < n; i++)
+        kt_env_worker_start(&env, i, extra);
+}
+
+/* A checked load at RATE on the fleet serving v1, warm, BEFORE_MS of it;
+ * then its DURING phase: the event begins at *@p t_event. */
+static struct kt_load *load_begin(int64_t *t_event)
+{
+    struct kt_load *load = kt_load_new(&env, &(struct kt_load_opts){.rate = RATE});
+    kt_load_expect(load, &v1);
+    kt_load_start(load);
+    if (!kt_load_warm(load, 0.5, 30))
+        printf("%s: the load did not settle under 0.5 s in its first 30 s\n", scenario);
+    kf_sleep_ms(BEFORE_MS);
+    kt_load_phase(load, KT_PHASE_DURING);
+    *t_event = kf_clock_mono_us();
+    return load;
+}
+
+/* SIGTERM worker @p i: a graceful stop drains, commits and exits 0. */
+static void leave(int i)
+{
+    int rc = kt_env_worker_stop(&env, i, SIGTERM);
+    KT_ASSERT_MSG(rc == 0, "%s: w%d exited %d on SIGTERM; see %s", scenario, i, rc,
+                  env.workers[i].log);
+    printf("%s: w%d stopped (SIGTERM, exit 0)\n", scenario, i);
+}
+
+/* Wait up to 60 s until worker @p i answers a request sent at or after
+ * @p since_us: true; or exits: false, with its exit code in @p rc. */
+static bool answers_or_exits(struct kt_load *load, int i, int64_t since_us, int *rc)
+{
+    int64_t deadline = kf_clock_mono_us() + 60 * 1000000LL;
+    while (!kt_load_first_answer_by(load, i, since_us)) {
+        if (kt_env_worker_exited(&env, i, rc))
+            return false;
+        KT_ASSERT_MSG(kf_clock_mono_us() < deadline,
+                      "%s: w%d answered none of the requests sent in the 60 s since it "
+                      "(re)joined; see %s",
+                      scenario, i, env.workers[i].log);
+        kf_sleep_ms(100);
+    }
+    printf("%s: w%d answers requests again, the first %.1f s after it (re)joined\n", scenario, i,
+           (double)(kt_load_first_answer_by(load, i, since_us) - since_us) / 1e6);
+    return true;
+}
+
+/* Worker @p i, started at @p since_us, must take a share of the requests. */
+static void check_serves(struct kt_load *load, int i, int64_t since_us)
+{
+    int rc;
+    KT_ASSERT_MSG(answers_or_exits(load, i, since_us, &rc), "%s: w%d exited %d; see %s", scenario,
+                  i, rc, env.workers[i].log);
+}
+
+/* The event is over: stop the load (the requests sent since @p t_event are
+ * the event's), wait for every answer, stop the workers still running (each
+ * exits 0), then check issue 15's bounds: nothing lost, every answer ok and
+ * right, duplicates within @p d's bound. */
+static void load_end(struct kt_load *load, int64_t t_event, enum delivery d)
+{
+    int64_t t_end = kf_clock_mono_us();
+    kt_load_phase(load, KT_PHASE_AFTER);
+    /* Exactly once, an answer may wait for an open transaction of a worker that
+     * is gone to be aborted (fenced, or past the transaction timeout). */
+    int64_t missing = kt_load_drain(load, 180);
+    for (int i = 0; i < KT_MAX_WORKERS; i++)
+        if (env.workers[i].pid > 0)
+            leave(i);
+    kf_sleep_ms(1000); /* the collector reads what the last commits made visible */
+    struct kt_load_stats st;
+    kt_load_stats(load, &st);
+    int64_t during, answered;
+    double p99, max;
+    kt_load_window(load, t_event, t_end, &during, &answered, &p99, &max);
+    char codes[200];
+    kt_load_codes(load, codes, sizeof(codes));
+    printf("%s: %" PRId64 " requests sent (%" PRId64 " during the event, %" PRId64
+           " never delivered), %" PRId64 " lost, %" PRId64 " duplicates, %" PRId64
+           " wrong, %" PRId64 " errors%s%s; first answers by w0-w3: %" PRId64 " %" PRId64
+           " %" PRId64 " %" PRId64 "; latency of the event's requests p99 %.2f s, max %.2f s\n",
+           scenario, st.sent, during, st.unsent, st.lost, st.duplicated, st.wrong, st.errors,
+           codes[0] ? ": " : "", codes, st.by_worker[0], st.by_worker[1], st.by_worker[2],
+           st.by_worker[3], p99, max);
+    KT_ASSERT_MSG(missing == 0 && st.lost == 0, "%s: %" PRId64 " of %" PRId64 " requests lost",
+                  scenario, st.lost + missing, st.sent);
+    KT_ASSERT_MSG(st.wrong == 0 && st.errors == 0,
+                  "%s: %" PRId64 " wrong answers, %" PRId64 " errors", scenario, st.wrong,
+                  st.errors);
+    check_duplicates(d, st.duplicated, during);
+    kt_load_free(load);
+}
+
+/* Issue 15: a graceful stop (SIGTERM) and restart of one of three workers. */
+static void scenario_restart(enum delivery d)
+{
+    const char *extra[] = {"max_batch_rows=32", delivery_prop(d), NULL};
+    start_v1(WORKERS, extra);
+    int64_t t_event;
+    struct kt_load *load = load_begin(&t_event);
+    leave(1);
+    kf_sleep_ms(EVENT_GAP_MS);
+    int64_t t_restart = kf_clock_mono_us();
+    kt_env_worker_start(&env, 1, extra);
+    printf("%s: w1 restarted, ready after %.1f s\n", scenario,
+           (double)(kf_clock_mono_us() - t_restart) / 1e6);
+    check_serves(load, 1, t_restart);
+    kf_sleep_ms(EVENT_GAP_MS);
+    load_end(load, t_event, d);
+}
+
+/* Issue 15: a worker joining and one leaving mid-traffic. */
+static void scenario_joinleave(enum delivery d)
+{
+    const char *extra[] = {"max_batch_rows=32", delivery_prop(d), NULL};
+    start_v1(2, extra);
+    int64_t t_event;
+    struct kt_load *load = load_begin(&t_event);
+    int64_t t_join = kf_clock_mono_us();
+    kt_env_worker_start(&env, 2, extra);
+    printf("%s: w2 joined\n", scenario);
+    check_serves(load, 2, t_join);
+    kf_sleep_ms(EVENT_GAP_MS);
+    leave(0);
+    kf_sleep_ms(EVENT_GAP_MS);
+    load_end(load, t_event, d);
+}
+
+/* Print worker @p i's log lines about fencing and aborted transactions. */
+static void print_fencing_lines(int i)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd),
+             "grep -i -E 'fenc|abort' %s | head -n 20 | sed 's/^/    /' | grep . || "
+             "echo '    (no line mentions fencing or an abort)'",
+             env.workers[i].log);
+    printf("%s: w%d's log lines about fencing and aborts:\n", scenario, i);
+    fflush(stdout);
+    if (system(cmd) < 0)
+        printf("    (cannot run grep)\n");
+}
+
+/* Issue 15: a zombie, a worker paused past its session timeout while the
+ * group moves its partitions to the others, then resumed. Whatever it had
+ * in flight must not be seen twice: it is fenced (exits non-zero) or its
+ * transaction aborts and it rejoins. */
+static void scenario_zombie(enum delivery d)
+{
+    const char *extra[] = {"max_batch_rows=32", delivery_prop(d), NULL};
+    start_v1(WORKERS, extra);
+    int64_t t_event;
+    struct kt_load *load = load_begin(&t_event);
+    pid_t zombie = env.workers[1].pid;
+    KT_ASSERT(!kill(zombie, SIGSTOP));
+    printf("%s: w1 paused (SIGSTOP) for %d s\n", scenario, PAUSE_MS / 1000);
+    kf_sleep_ms(PAUSE_MS);
+    int64_t t_resume = kf_clock_mono_us();
+    KT_ASSERT(!kill(zombie, SIGCONT));
+    printf("%s: w1 resumed (SIGCONT)\n", scenario);
+    int rc;
+    if (answers_or_exits(load, 1, t_resume, &rc)) {
+        printf("%s: w1 rejoined and serves\n", scenario);
+    } else {
+        printf("%s: w1 fenced: it exited %d\n", scenario, rc);
+        KT_ASSERT_MSG(rc != 0, "%s: w1 exited 0 after it resumed; a fenced worker exits non-zero",
+                      scenario);
+    }
+    print_fencing_lines(1);
+    kf_sleep_ms(EVENT_GAP_MS);
+    load_end(load, t_event, d);
+}
+
+static void scenario_inplace(enum delivery d)
+{
+    rolling("inplace", d);
+}
+
+static void scenario_handoff(enum delivery d)
+{
+    rolling("handoff", d);
+}
+
+/* The scenarios that run under either delivery (issue 15): NAME answers at
+ * least once (the worker's default), NAME_eos exactly once. */
+static const struct {
+    const char *name;
+    void (*run)(enum delivery d);
+} by_delivery[] = {
+    {"inplace", scenario_inplace},     {"handoff", scenario_handoff}, {"restart", scenario_restart},
+    {"joinleave", scenario_joinleave}, {"zombie", scenario_zombie},
+};
+
+/* Run @p name if it is one of by_delivery's, with or without "_eos". */
+static bool run_by_delivery(const char *name)
+{
+    static const char eos[] = "_eos";
+    size_t len = strlen(name), base = len;
+    if (len > strlen(eos) && !strcmp(name + len - strlen(eos), eos))
+        base = len - strlen(eos);
+    for (size_t k = 0; k < sizeof(by_delivery) / sizeof(by_delivery[0]); k++)
+        if (strlen(by_delivery[k].name) == base && !strncmp(name, by_delivery[k].name, base)) {
+            by_delivery[k].run(base < len ? EXACTLY_ONCE : AT_LEAST_ONCE);
+            return true;
+        }
+    return false;
+}
+
+/* The other scenarios: their workers answer at least once. */
+static const struct {
+    const char *name;
+    void (*run)(void);
+} at_least_once[] = {
+    {"canary", scenario_canary}, {"bluegreen", scenario_bluegreen},   {"refuse", scenario_refuse},
+    {"kill", scenario_kill},     {"canaryfail", scenario_canaryfail}, {"forgery", scenario_forgery},
+    {"repair", scenario_repair},
+};
+
+/* Run scenario @p name; false when there is none of that name. */
+static bool run_scenario(const char *name)
+{
+    for (size_t k = 0; k < sizeof(at_least_once) / sizeof(at_least_once[0]); k++)
+        if (!strcmp(name, at_least_once[k].name)) {
+            at_least_once[k].run();
+            return true;
+        }
+    return run_by_delivery(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
         return KF_TEST_HARD_ERROR;
-    const char *scenario = argv[2];
+    setvbuf(stdout, NULL, _IOLBF, 0); /* in order with the load's lines on stderr */
+    scenario = argv[2];
     kfleetctl_bin = argc > 3 ? argv[3] : NULL;
     publish_bin = argc > 4 ? argv[4] : NULL;
     kt_env_init(&env, scenario, argv[1], 6);
     printf("# %s: topics *.%s, logs in %s\n", scenario, env.sfx, env.dir);
     fflush(stdout);
-    if (!strcmp(scenario, "inplace") || !strcmp(scenario, "handoff"))
-        rolling(scenario);
-    else if (!strcmp(scenario, "canary"))
-        scenario_canary();
-    else if (!strcmp(scenario, "bluegreen"))
-        scenario_bluegreen();
-    else if (!strcmp(scenario, "refuse"))
-        scenario_refuse();
-    else if (!strcmp(scenario, "kill"))
-        scenario_kill();
-    else if (!strcmp(scenario, "canaryfail"))
-        scenario_canaryfail();
-    else if (!strcmp(scenario, "forgery"))
-        scenario_forgery();
-    else if (!strcmp(scenario, "repair"))
-        scenario_repair();
-    else
+    if (!run_scenario(scenario))
         return KF_TEST_HARD_ERROR;
     kt_version_fini(&v1);
     kt_version_fini(&v2);
