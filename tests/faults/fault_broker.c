@@ -1,9 +1,11 @@
-/* Rows 6 and 7: a broker goes away mid-traffic and comes back.
+/* Rows 6, 7 and 12: a broker goes away mid-traffic and comes back.
  *   6 (broker)  the devstack's single broker stopped (SIGTERM) for 15 s under
  *               three workers at 200 req/s, then started again;
  *   7 (leader)  on the 3-broker KRaft cluster (`ops/devstack up --cluster`,
  *               RF 3, min.insync.replicas=2, acks=all), the broker leading
- *               request partition 0 is SIGKILLed for 15 s, then started again.
+ *               request partition 0 is SIGKILLed for 15 s, then started again;
+ *  12 (broker_eos) row 6 with -X delivery=exactly_once (issue 15), read as a
+ *               read-committed reader sees it: no duplicate either.
  * Nothing is lost, no worker exits, and serving resumes by itself: requests
  * sent once the broker is back are answered promptly again. */
 #include "tests/faults/faults.h"
@@ -25,12 +27,14 @@ struct outage {
     int rate;
     const char *what;  /* how the broker went, for the table */
     bool check_resume; /* row 6's "serving resumes by itself" (row 7 reports it) */
+    bool exactly_once; /* -X delivery=exactly_once, and no duplicate */
 };
 
 static int broker_outage(struct kt_row *row, const struct outage *o)
 {
     struct kt_version v1;
-    kt_row_fleet(row, &v1, 0, WORKERS, NULL);
+    const char *eos[] = {KT_DELIVERY_EXACTLY_ONCE, NULL};
+    kt_row_fleet(row, &v1, 0, WORKERS, o->exactly_once ? eos : NULL);
     struct kt_load_opts lo = {.rate = o->rate};
     struct kt_load *load = kt_row_load(row, &lo, &v1);
     int64_t t_stop = kt_row_fault_begins(row, load, 5000);
@@ -72,6 +76,9 @@ static int broker_outage(struct kt_row *row, const struct outage *o)
                  "(%d, %d)",
                  stop_rc, start_rc);
     kt_row_check_load(row, load, lost, &st, "the load");
+    if (o->exactly_once)
+        kt_row_check(row, st.duplicated == 0, "exactly once: %" PRId64 " duplicates (0)",
+                     st.duplicated);
     bool resumed = sent_after > 0 && answered_after == sent_after && p99_after < RESUMED_P99_S;
     printf("%s: %" PRId64 " of the %" PRId64 " requests of the last 10 s answered, p99 %.0f ms; "
            "the last answer slower than 1 s came %.1f s after the broker went\n",
@@ -86,8 +93,9 @@ static int broker_outage(struct kt_row *row, const struct outage *o)
 
     char what[400], recover[160];
     snprintf(what, sizeof(what),
-             "%d workers, %d req/s; %s for %d s, then started again; max latency %.1f s", WORKERS,
-             o->rate, o->what, OUTAGE_MS / 1000, st.max_all_s);
+             "%d workers, %d req/s%s; %s for %d s, then started again; max latency %.1f s", WORKERS,
+             o->rate, o->exactly_once ? ", delivery=exactly_once, read-committed reader" : "",
+             o->what, OUTAGE_MS / 1000, st.max_all_s);
     snprintf(recover, sizeof(recover),
              "broker back after %.1f s; last answer slower than 1 s %.1f s after it went; p99 of "
              "the last 10 s %.0f ms",
@@ -97,13 +105,30 @@ static int broker_outage(struct kt_row *row, const struct outage *o)
     return kt_row_finish(row, what, &st, recover);
 }
 
-int fault_broker(const char *worker_bin)
+/* Rows 6 and 12: the devstack's single broker restarted. */
+static int single_broker_restart(const char *worker_bin, const char *key, const char *fault,
+                                 const char *tag, bool exactly_once)
 {
     static struct kt_row row;
-    kt_row_begin(&row, "6", "broker restart (single broker)", "broker", worker_bin, 6, NULL);
-    struct outage o = {
-        .node = 0, .rate = 200, .what = "the only broker stopped (SIGTERM)", .check_resume = true};
+    kt_row_begin(&row, key, fault, tag, worker_bin, 6, NULL);
+    struct outage o = {.node = 0,
+                       .rate = 200,
+                       .what = "the only broker stopped (SIGTERM)",
+                       .check_resume = true,
+                       .exactly_once = exactly_once};
     return broker_outage(&row, &o);
+}
+
+int fault_broker(const char *worker_bin)
+{
+    return single_broker_restart(worker_bin, "6", "broker restart (single broker)", "broker",
+                                 false);
+}
+
+int fault_broker_eos(const char *worker_bin)
+{
+    return single_broker_restart(worker_bin, "12", "broker restart (single broker), exactly once",
+                                 "broker_eos", true);
 }
 
 int fault_leader(const char *worker_bin)

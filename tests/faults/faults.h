@@ -14,6 +14,9 @@ int fault_backlog(const char *worker_bin);
 int fault_s3_join(const char *worker_bin);
 int fault_kill(const char *worker_bin);
 int fault_broker(const char *worker_bin);
+/* Issue 15: kill and broker with -X delivery=exactly_once, 0 duplicates. */
+int fault_kill_eos(const char *worker_bin);
+int fault_broker_eos(const char *worker_bin);
 int fault_leader(const char *worker_bin);
 int fault_s3_rollout(const char *worker_bin);
 int fault_deadline(const char *worker_bin);

@@ -23,6 +23,8 @@ static const struct {
     {"s3_rollout", fault_s3_rollout},
     {"deadline", fault_deadline},
     {"labels", fault_labels},
+    {"kill_eos", fault_kill_eos},
+    {"broker_eos", fault_broker_eos},
     // clang-format on
 };
 
