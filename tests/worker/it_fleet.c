@@ -46,6 +46,7 @@
 #include "common/kf_clock.h"
 #include "schema/fleet.h"
 #include "tests/faults/kt_load.h"
+#include "tests/faults/kt_probe.h"
 #include "tests/worker/kt_ctl.h"
 #include "tests/worker/kt_e2e.h"
 #include "tests/worker/kt_outputs.h"
@@ -84,6 +85,28 @@ static void check_duplicates(enum delivery d, int64_t dups, int64_t sent_during)
                   " requests sent during the event)",
                   scenario, dups, allowed, d == EXACTLY_ONCE ? "exactly once" : "at least once",
                   sent_during);
+}
+
+/* Exactly once, every worker still running must have committed transactions
+ * (its kfleet_transactions_total): the property took effect. Aborts are
+ * reported: a rebalance or a fenced zombie ends transactions that way. */
+static void check_transactions(enum delivery d)
+{
+    static char text[1 << 20];
+    for (int i = 0; d == EXACTLY_ONCE && i < KT_MAX_WORKERS; i++) {
+        if (env.workers[i].pid <= 0)
+            continue;
+        KT_ASSERT_MSG(kt_http_get(env.workers[i].port, "/metrics", text, sizeof(text)) == 200,
+                      "%s: w%d: no /metrics", scenario, i);
+        double committed =
+            kt_probe_metric(text, "kfleet_transactions_total", "outcome=\"committed\"");
+        double aborted = kt_probe_metric(text, "kfleet_transactions_total", "outcome=\"aborted\"");
+        printf("%s: w%d ended %.0f transactions committed, %.0f aborted\n", scenario, i, committed,
+               aborted);
+        KT_ASSERT_MSG(committed > 0,
+                      "%s: w%d committed no transaction: delivery=exactly_once not in effect?",
+                      scenario, i);
+    }
 }
 
 /* Fold the whole control log with the reducer; check at every prefix that
@@ -271,6 +294,7 @@ static void rolling(const char *mode, enum delivery d)
         KT_ASSERT_MSG(dups == 0, "%s: %d duplicates", scenario, dups);
         KT_ASSERT_INT_EQ(f.handoff_done, 0);
     }
+    check_transactions(d);
     fleet_state_free(f.fs);
 }
 
@@ -728,6 +752,7 @@ static void load_end(struct kt_load *load, int64_t t_event, enum delivery d)
     /* Exactly once, an answer may wait for an open transaction of a worker that
      * is gone to be aborted (fenced, or past the transaction timeout). */
     int64_t missing = kt_load_drain(load, 180);
+    check_transactions(d);
     for (int i = 0; i < KT_MAX_WORKERS; i++)
         if (env.workers[i].pid > 0)
             leave(i);
