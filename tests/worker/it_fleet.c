@@ -715,21 +715,22 @@ static void leave(int i)
 }
 
 /* Wait up to 60 s until worker @p i answers a request sent at or after
- * @p since_us: true; or exits: false, with its exit code in @p rc. */
-static bool answers_or_exits(struct kt_load *load, int i, int64_t since_us, int *rc)
+ * @p since_us (when @p since happened): true; or exits: false, with its exit
+ * code in @p rc. */
+static bool answers_or_exits(struct kt_load *load, int i, int64_t since_us, const char *since,
+                             int *rc)
 {
     int64_t deadline = kf_clock_mono_us() + 60 * 1000000LL;
     while (!kt_load_first_answer_by(load, i, since_us)) {
         if (kt_env_worker_exited(&env, i, rc))
             return false;
         KT_ASSERT_MSG(kf_clock_mono_us() < deadline,
-                      "%s: w%d answered none of the requests sent in the 60 s since it "
-                      "(re)joined; see %s",
-                      scenario, i, env.workers[i].log);
+                      "%s: w%d answered none of the requests sent in the 60 s since %s; see %s",
+                      scenario, i, since, env.workers[i].log);
         kf_sleep_ms(100);
     }
-    printf("%s: w%d answers requests again, the first %.1f s after it (re)joined\n", scenario, i,
-           (double)(kt_load_first_answer_by(load, i, since_us) - since_us) / 1e6);
+    printf("%s: w%d answers requests sent since %s, the first %.1f s after it\n", scenario, i,
+           since, (double)(kt_load_first_answer_by(load, i, since_us) - since_us) / 1e6);
     return true;
 }
 
@@ -737,8 +738,8 @@ static bool answers_or_exits(struct kt_load *load, int i, int64_t since_us, int 
 static void check_serves(struct kt_load *load, int i, int64_t since_us)
 {
     int rc;
-    KT_ASSERT_MSG(answers_or_exits(load, i, since_us, &rc), "%s: w%d exited %d; see %s", scenario,
-                  i, rc, env.workers[i].log);
+    KT_ASSERT_MSG(answers_or_exits(load, i, since_us, "it started", &rc),
+                  "%s: w%d exited %d; see %s", scenario, i, rc, env.workers[i].log);
 }
 
 /* The event is over: stop the load (the requests sent since @p t_event are
@@ -847,7 +848,7 @@ static void scenario_zombie(enum delivery d)
     KT_ASSERT(!kill(zombie, SIGCONT));
     printf("%s: w1 resumed (SIGCONT)\n", scenario);
     int rc;
-    if (answers_or_exits(load, 1, t_resume, &rc)) {
+    if (answers_or_exits(load, 1, t_resume, "it resumed", &rc)) {
         printf("%s: w1 rejoined and serves\n", scenario);
     } else {
         printf("%s: w1 fenced: it exited %d\n", scenario, rc);
