@@ -11,9 +11,7 @@
 kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts)
 {
     char err[256];
-    /* librdkafka's default, spelled out: the exactly-once checks depend on it. */
-    const char *props[] = {"isolation.level", "read_committed", NULL};
-    struct kio_opts o = {.brokers = e->brokers, .props = props};
+    struct kio_opts o = {.brokers = e->brokers};
     kio_consumer *kc = kio_consumer_new(&o, NULL, err, sizeof(err));
     KT_ASSERT_MSG(kc, "%s", err);
     kio_tplist *l = kio_tplist_new((size_t)parts);

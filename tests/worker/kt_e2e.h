@@ -81,8 +81,9 @@ void kt_env_version(struct kt_env *e, const char *version, uint64_t seed, float 
 struct kt_spec kt_env_spec(const struct kt_env *e, const char *version, uint64_t seed);
 /**
  * @brief A consumer assigned to every partition of @p topic from the beginning;
- *        it reads committed records only (isolation.level=read_committed), as
- *        issue 15's exactly-once checks count them: aborted answers are invisible.
+ *        it reads committed records only (kio's consumers set
+ *        isolation.level=read_committed), as issue 15's exactly-once checks
+ *        count them: aborted answers are invisible.
  */
 kio_consumer *kt_env_reader(struct kt_env *e, const char *topic, int parts);
 /** @brief The same with another input width (requests carry 8 columns). */
