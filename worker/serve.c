@@ -42,6 +42,8 @@
  * the lag gauges it feeds are refreshed once a second. */
 #define SERVE_STATS_INTERVAL_MS 100
 #define SERVE_LAG_REFRESH_US (1000 * 1000LL)
+/* exactly_once: a second fencing this soon after the last is another instance's. */
+#define SERVE_TXN_REFENCE_US (60 * 1000000LL)
 
 struct serve {
     const struct worker_config *cfg;
@@ -65,6 +67,7 @@ struct serve {
     struct serve_txn txn;          /* exactly_once: the open transaction */
     bool txn_dirty;                /* exactly_once: requests taken in since the last commit */
     bool closing;                  /* serve_close: no new transaction after the last */
+    int64_t txn_recovered_us;      /* exactly_once: when a fenced producer was last replaced */
     struct lag_gauges lag;
     int64_t last_poll_us;
     unsigned joins; /* subscriptions so far: the second is a rejoin (hand-off) */
@@ -116,6 +119,8 @@ static void serve_drain(struct serve *s);
 static void serve_commit(struct serve *s, bool sync);
 static void serve_settle_all(struct serve *s, const char *why);
 static void serve_txn_end(struct serve *s);
+static kio_producer *producer_new(struct serve *s, bool transactional, char *errstr,
+                                  size_t errstr_size);
 
 static void rec_free(struct serve_rec *r)
 {
@@ -336,8 +341,15 @@ static void out_failed(struct serve *s, struct serve_out *o, int err, const char
     struct serve_rec *r = o->r;
     if (s->cfg->exactly_once) {
         /* Inside a transaction a failed message dooms it: it aborts, and
-         * the request comes again, to be answered with the reason. */
-        serve_txn_poison(&s->txn, r->partition, r->offset, why);
+         * the request comes again. When the failure is the request's own (its
+         * reply_to topic does not exist, it is too large), it is answered
+         * with the reason then; a broker's or producer's (timeout, fenced,
+         * purged) changes nothing about how it is answered. */
+        bool its_own = err == -ENOENT || err == -EMSGSIZE;
+        if (its_own)
+            serve_txn_poison(&s->txn, r->partition, r->offset, why);
+        else
+            serve_txn_doom(&s->txn);
         rec_settle(r);
         return;
     }
@@ -698,9 +710,41 @@ static void serve_commit(struct serve *s, bool sync)
 
 /* Exactly-once: commit the open transaction (everything in it answered and
  * acknowledged: call after serve_drain) and open the next. */
+/* The transactional producer was fenced. Its own transaction outliving
+ * transaction.timeout.ms (the broker away longer) is the common cause: the
+ * broker aborted it and moved the epoch on, so a new producer with the same
+ * id goes on from the committed offsets. Fenced twice within a minute means
+ * another live worker has this id: stop, rather than take turns fencing. */
+static int txn_recover(struct serve *s)
+{
+    int64_t now = kf_clock_mono_us();
+    if (s->txn_recovered_us && now - s->txn_recovered_us < SERVE_TXN_REFENCE_US) {
+        KF_LOG_E("serve",
+                 "exactly-once: fenced again within %lld s: another worker has the id "
+                 "%s; stopping",
+                 SERVE_TXN_REFENCE_US / 1000000, s->cfg->id);
+        return -ENOTRECOVERABLE;
+    }
+    s->txn_recovered_us = now;
+    KF_LOG_W("serve", "exactly-once: producer fenced; going on with a new one from the "
+                      "committed offsets");
+    /* What the old producer still holds fails with it: settled, not answered. */
+    kio_producer_free(s->producer);
+    handle_failed_outs(s);
+    char errstr[512];
+    s->producer = producer_new(s, true, errstr, sizeof(errstr));
+    if (!s->producer) {
+        KF_LOG_E("serve", "exactly-once: %s; stopping", errstr);
+        return -ENOTRECOVERABLE;
+    }
+    return serve_txn_restart(&s->txn, s->producer);
+}
+
 static void serve_txn_end(struct serve *s)
 {
     int err = serve_txn_commit(&s->txn, s->closing);
+    if (err == -ENOTRECOVERABLE && !s->closing)
+        err = txn_recover(s) ? -ENOTRECOVERABLE : -ECANCELED;
     metric_inc(
         metrics_series(s->m->transactions, (const char *const[]){err ? "aborted" : "committed"}),
         1);

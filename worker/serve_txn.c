@@ -16,6 +16,18 @@
 #define TXN_TIMEOUT_MS 10000
 #define TXN_TRIES 3
 
+/* Register the producer's transactional.id (fencing older epochs) and open
+ * the first transaction. */
+static int init_and_begin(struct serve_txn *t, char *errstr, size_t errstr_size)
+{
+    int err = kio_txn_init(t->producer, 30000, errstr, errstr_size);
+    if (!err)
+        err = kio_txn_begin(t->producer, errstr, errstr_size);
+    t->open = !err;
+    t->last_commit_us = kf_clock_mono_us();
+    return err;
+}
+
 int serve_txn_start(struct serve_txn *t, kio_producer *producer, kio_consumer *consumer,
                     offtrack *offsets, const char *topic, char *errstr, size_t errstr_size)
 {
@@ -25,12 +37,7 @@ int serve_txn_start(struct serve_txn *t, kio_producer *producer, kio_consumer *c
     t->offsets = offsets;
     t->topic = topic;
     pthread_mutex_init(&t->lock, NULL);
-    int err = kio_txn_init(producer, 30000, errstr, errstr_size);
-    if (!err)
-        err = kio_txn_begin(producer, errstr, errstr_size);
-    t->open = !err;
-    t->last_commit_us = kf_clock_mono_us();
-    return err;
+    return init_and_begin(t, errstr, errstr_size);
 }
 
 void serve_txn_fini(struct serve_txn *t)
@@ -58,6 +65,40 @@ static kio_tplist *settled_offsets(struct serve_txn *t)
     return out;
 }
 
+/* Forget what the transactions since the last commit took in, and read it
+ * again from the committed offsets. */
+static int rewind_to_committed(struct serve_txn *t)
+{
+    kio_tplist *assigned = NULL;
+    if (!kio_consumer_assignment(t->consumer, &assigned) && assigned) {
+        for (size_t i = 0; i < assigned->count; i++)
+            offtrack_forget(t->offsets, assigned->elems[i].partition);
+        kio_tplist_free(assigned);
+    }
+    int err = kio_consumer_rewind(t->consumer, TXN_TIMEOUT_MS);
+    if (err) {
+        /* Reading on would skip what the aborted transaction held. */
+        KF_LOG_E("serve", "exactly-once: cannot go back to the committed offsets: %s; stopping",
+                 kf_strerror(err));
+        return -ENOTRECOVERABLE;
+    }
+    atomic_store(&t->doomed, false);
+    return 0;
+}
+
+int serve_txn_restart(struct serve_txn *t, kio_producer *producer)
+{
+    t->producer = producer;
+    t->open = false;
+    char errstr[512];
+    int err = init_and_begin(t, errstr, sizeof(errstr));
+    if (err) {
+        KF_LOG_E("serve", "exactly-once: a new transactional producer: %s", errstr);
+        return -ENOTRECOVERABLE;
+    }
+    return rewind_to_committed(t);
+}
+
 /* Abort (retrying what may be retried), forget what the transaction held and
  * read it again from the committed offsets. */
 static int abort_and_rewind(struct serve_txn *t, const char *why)
@@ -71,23 +112,11 @@ static int abort_and_rewind(struct serve_txn *t, const char *why)
     t->open = false;
     atomic_fetch_add(&t->aborts, 1);
     if (err) {
-        KF_LOG_E("serve", "exactly-once: %s; stopping", errstr);
+        KF_LOG_E("serve", "exactly-once: %s", errstr);
         return -ENOTRECOVERABLE;
     }
-    kio_tplist *assigned = NULL;
-    if (!kio_consumer_assignment(t->consumer, &assigned) && assigned) {
-        for (size_t i = 0; i < assigned->count; i++)
-            offtrack_forget(t->offsets, assigned->elems[i].partition);
-        kio_tplist_free(assigned);
-    }
-    err = kio_consumer_rewind(t->consumer, TXN_TIMEOUT_MS);
-    if (err) {
-        /* Reading on would skip what the aborted transaction held. */
-        KF_LOG_E("serve", "exactly-once: cannot go back to the committed offsets: %s; stopping",
-                 kf_strerror(err));
-        return -ENOTRECOVERABLE;
-    }
-    atomic_store(&t->doomed, false);
+    if ((err = rewind_to_committed(t)))
+        return err;
     KF_LOG_W("serve", "exactly-once: transaction aborted (%s); its requests are read again", why);
     return -ECANCELED;
 }
@@ -100,7 +129,7 @@ static int begin_next(struct serve_txn *t, bool last)
     char errstr[512];
     int err = kio_txn_begin(t->producer, errstr, sizeof(errstr));
     if (err) {
-        KF_LOG_E("serve", "exactly-once: %s; stopping", errstr);
+        KF_LOG_E("serve", "exactly-once: %s", errstr);
         return -ENOTRECOVERABLE;
     }
     t->open = true;
@@ -125,15 +154,29 @@ static int send_and_commit(struct serve_txn *t, const kio_tplist *offsets, char 
     return err;
 }
 
+/* After an abort or a failed commit: fenced ends it here, the rest opens
+ * the next transaction. */
+static int finish(struct serve_txn *t, int err, bool last, const char *errstr)
+{
+    if (err == -ENOTRECOVERABLE) {
+        KF_LOG_E("serve",
+                 "exactly-once: %s (fenced: the transaction outlived transaction.timeout.ms, or "
+                 "another instance of this worker took over)",
+                 errstr);
+        t->open = false;
+        return err;
+    }
+    int berr = begin_next(t, last);
+    return berr ? berr : err;
+}
+
 int serve_txn_commit(struct serve_txn *t, bool last)
 {
     if (!t->open)
         return begin_next(t, last);
-    if (atomic_load(&t->doomed)) {
-        int err = abort_and_rewind(t, "a delivery failed or partitions were lost");
-        int berr = begin_next(t, last);
-        return berr ? berr : err;
-    }
+    if (atomic_load(&t->doomed))
+        return finish(t, abort_and_rewind(t, "a delivery failed or partitions were lost"), last,
+                      "the abort was refused");
     kio_tplist *offsets = settled_offsets(t);
     char errstr[512] = "";
     int err = send_and_commit(t, offsets, errstr, sizeof(errstr));
@@ -144,18 +187,9 @@ int serve_txn_commit(struct serve_txn *t, bool last)
         atomic_fetch_add(&t->commits, 1);
     }
     kio_tplist_free(offsets);
-    if (err == -ENOTRECOVERABLE) {
-        KF_LOG_E("serve",
-                 "exactly-once: %s; stopping (fenced: another instance of this worker "
-                 "took over, or its transaction timed out)",
-                 errstr);
-        t->open = false;
-        return err;
-    }
-    if (err)
+    if (err && err != -ENOTRECOVERABLE)
         err = abort_and_rewind(t, errstr);
-    int berr = begin_next(t, last);
-    return berr ? berr : err;
+    return finish(t, err, last, errstr);
 }
 
 void serve_txn_doom(struct serve_txn *t)

@@ -14,8 +14,13 @@
  *     delivery) aborts; the consumer goes back to the committed offsets and
  *     the same requests are answered again in the next transaction, the
  *     aborted answers never visible;
- *   - a fatal one (fenced: another instance with this worker's
- *     transactional.id, or the producer's epoch expired) stops the worker;
+ *   - a fatal one (fenced) ends the producer: the serve loop makes a new
+ *     one and calls serve_txn_restart(), which reads again from the
+ *     committed offsets. The usual cause is the worker's own transaction
+ *     outliving transaction.timeout.ms (the broker was away longer), which
+ *     the broker answers by aborting it and fencing its epoch; a second
+ *     fencing soon after means another live instance has this worker's id,
+ *     and the worker stops (serve.c);
  *   - a request whose answer could not be delivered (reply_to topic gone)
  *     would abort every retry: it is remembered (serve_txn_doom) and its
  *     next reading is answered on topic.responses with the reason instead.
@@ -65,6 +70,13 @@ struct serve_txn {
  */
 int serve_txn_start(struct serve_txn *t, kio_producer *producer, kio_consumer *consumer,
                     offtrack *offsets, const char *topic, char *errstr, size_t errstr_size);
+/**
+ * @brief Go on with @p producer (new, transactional, same id) after the
+ *        previous one was fenced: register it, open a transaction, forget
+ *        what was taken in since the last commit and read it again.
+ * @returns 0, -ENOTRECOVERABLE
+ */
+int serve_txn_restart(struct serve_txn *t, kio_producer *producer);
 /** @brief Release what serve_txn_start set up (the transaction itself is the producer's). */
 void serve_txn_fini(struct serve_txn *t);
 
@@ -74,7 +86,8 @@ void serve_txn_fini(struct serve_txn *t);
  *        the consumer and forget the offsets), and open the next unless
  *        @p last. Call with nothing in flight (drained).
  * @returns 0 committed; -ECANCELED aborted (the requests will come again);
- *          -ENOTRECOVERABLE fatal: stop serving
+ *          -ENOTRECOVERABLE the producer is fenced: restart with a new one
+ *          (serve_txn_restart) or stop serving
  */
 int serve_txn_commit(struct serve_txn *t, bool last);
 
@@ -82,8 +95,10 @@ int serve_txn_commit(struct serve_txn *t, bool last);
 void serve_txn_doom(struct serve_txn *t);
 /**
  * @brief The answer or DLQ copy of the request at @p partition / @p offset
- *        failed for @p why: doom the transaction, and remember the request
- *        so that its next reading is answered with the reason.
+ *        failed for @p why, for a reason of its own (a reply_to topic that
+ *        does not exist, too large): doom the transaction, and remember the
+ *        request so that its next reading is answered with the reason.
+ *        Failures of the producer or the broker (timeouts) only doom it.
  */
 void serve_txn_poison(struct serve_txn *t, int32_t partition, int64_t offset, const char *why);
 /** @brief Whether the request was remembered by serve_txn_poison (then forget it), and why. */
