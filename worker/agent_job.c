@@ -29,6 +29,7 @@ static enum ctl_swap_mode resolve_mode(struct agent_job *job, const struct store
 static void load(struct agent_job *job, const struct store_version *sv)
 {
     struct loader_timings lt = {0};
+    agent_count(job->metrics->loads, job->model);
     job->err = loader_load(job->backend, sv, job->cfg->max_batch_rows, &job->loaded, &lt,
                            &job->stage, job->errstr, sizeof(job->errstr));
     job->timings.load_us = lt.load_us;
@@ -39,6 +40,7 @@ static void prepare(struct agent_job *job)
 {
     struct store_version *sv = NULL;
     int64_t t0 = kf_clock_mono_us();
+    agent_count(job->metrics->store_reads, job->model);
     job->err = store_fetch(job->store, job->model, job->version, &job->manifest, &sv, &job->stage,
                            job->errstr, sizeof(job->errstr));
     int64_t t1 = kf_clock_mono_us();
@@ -63,10 +65,13 @@ static void restore(struct agent_job *job)
 {
     struct store_version *old = NULL;
     char why[512];
+    agent_count(job->metrics->store_reads, job->model);
     if (!store_fetch_cached(job->store, job->model, job->fallback, NULL, &old, NULL, why,
-                            sizeof(why)))
+                            sizeof(why))) {
+        agent_count(job->metrics->loads, job->model);
         loader_load(job->backend, old, job->cfg->max_batch_rows, &job->restored, NULL, NULL, why,
                     sizeof(why));
+    }
     store_version_free(old);
     if (!job->restored)
         KF_LOG_W("agent", "%s: cannot restore %s from the cache: %s", job->model, job->fallback,
@@ -100,6 +105,7 @@ static struct agent_job *job_new(agent *a, enum agent_job_kind kind, const char 
     job->backend = a->d.backend;
     job->store = a->d.store;
     job->models = a->d.models;
+    job->metrics = a->d.metrics;
     snprintf(job->model, sizeof(job->model), "%s", model);
     snprintf(job->version, sizeof(job->version), "%s", version);
     return job;
