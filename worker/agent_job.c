@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* auto: in place when the new weights fit beside the resident ones (free
  * device memory, or memory_budget on the reference backend), else hand-off. */
@@ -116,6 +117,21 @@ static int job_run(struct agent_job *job)
     return pthread_create(&job->thread, NULL, job_thread, job) ? -EAGAIN : 0;
 }
 
+/* The version a blue/green cutover flipped away from stays resident in
+ * standby, so that a signed rollback is one flip back (docs/worker.md). Once
+ * the worker prepares any other version the log has moved on (a new
+ * publication, or a rollback to a version not in standby): the standby is
+ * dropped first, so that the new load gets its memory. */
+static void drop_other_standby(struct served_model *sm, const char *version)
+{
+    char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
+    slot_versions(sm->slot, active, standby);
+    if (standby[0] && strcmp(standby, version)) {
+        KF_LOG_I("agent", "%s: dropping %s from standby to prepare %s", sm->name, standby, version);
+        slot_unstage(sm->slot);
+    }
+}
+
 int agent_job_prepare(agent *a, struct served_model *sm, const char *version,
                       enum fleet_action action)
 {
@@ -125,6 +141,7 @@ int agent_job_prepare(agent *a, struct served_model *sm, const char *version,
     struct agent_job *job = job_new(a, AGENT_JOB_PREPARE, sm->name, version);
     if (!job)
         return -ENOMEM;
+    drop_other_standby(sm, version);
     job->action = action;
     job->manifest = *vi.manifest;
     /* The worker's own swap_mode, when set, wins over the rollout's. */
