@@ -336,6 +336,7 @@ static void bluegreen_flip_back(void)
 {
     double before = fleet_store_reads_and_loads();
     int sent_before = env.n_sent;
+    kt_env_send(&env, 500); /* in flight while the workers flip */
     kt_env_command(&env, CTL_ACTION_ROLLBACK, "v1", &env.trusted);
     load_until_active("v1", 120);
     struct fold f;
@@ -360,16 +361,20 @@ static void bluegreen_flip_back(void)
     kt_env_send(&env, 300);
     int missing = kt_env_collect(&env, 0, env.n_sent, 120);
     KT_ASSERT_MSG(missing == 0, "bluegreen: %d of %d requests lost", missing, env.n_sent);
-    for (int i = 0; i < env.n_sent; i++)
+    int by_v2 = 0; /* of the requests sent around the rollback */
+    for (int i = 0; i < env.n_sent; i++) {
         KT_ASSERT_MSG(env.answers[i].status == 0 && (!strcmp(env.answers[i].version, "v1") ||
                                                      !strcmp(env.answers[i].version, "v2")),
                       "request %d: status %d, version %s", i, env.answers[i].status,
                       env.answers[i].version);
+        by_v2 += i >= sent_before && i < settled && !strcmp(env.answers[i].version, "v2");
+    }
     int values = kt_outputs_check(&env, settled, env.n_sent, &v1);
     printf("bluegreen: a signed rollback (offset %" PRId64 ") flipped all %d back to v1: "
            "no store read, no load, no claim (store reads + loads %.0f before and after); "
-           "%d requests (%d during the rollback), 0 lost\n",
-           offset, WORKERS, before, env.n_sent, settled - sent_before);
+           "%d requests (%d during the rollback: %d answered by v2, %d by v1), 0 lost\n",
+           offset, WORKERS, before, env.n_sent, settled - sent_before, by_v2,
+           settled - sent_before - by_v2);
     printf("bluegreen: flip back: %" PRId64 " ms from the rollback's LogAppendTime to the last "
            "worker's rollout.done for the flip; the %d answers after it are v1's (%d outputs equal "
            "v1's weights on the reference backend)\n",
