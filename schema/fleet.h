@@ -224,7 +224,8 @@ struct fleet_model_info {
     size_t n_staged, n_healthy;       /**< workers staged / healthy on the target */
     const char *halt_reason;          /**< "" unless halted or rolled back */
     int64_t phase_offset;             /**< offset of the last phase change, -1 none */
-    int64_t cutover_offset;           /**< offset of the accepted cutover, -1 none */
+    int64_t cutover_offset;           /**< offset of the accepted cutover, or of the signed
+                                           rollback that flipped it back; -1 none */
     uint64_t cmd_seq;                 /**< highest accepted rollout.command cmd_seq (0 none) */
 };
 
@@ -287,7 +288,8 @@ enum fleet_action {
     FLEET_ACT_CLAIM,    /**< prefetch + verify, then append rollout.claim */
     FLEET_ACT_SWAP,     /**< your claim (claim_id) is granted: swap now, then rollout.done */
     FLEET_ACT_STAGE,    /**< blue/green: load into standby, then rollout.staged */
-    FLEET_ACT_FLIP,     /**< blue/green cutover happened: flip to the staged version */
+    FLEET_ACT_FLIP,     /**< blue/green cutover (or the rollback that flipped it back)
+                             happened: flip to the version held in standby */
     FLEET_ACT_WAIT,     /**< not now (paused, halted, slots full, waiting for cutover) */
 };
 const char *fleet_action2str(enum fleet_action a);

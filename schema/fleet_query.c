@@ -175,6 +175,14 @@ int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *mod
         out->why = "claim granted";
         return 0;
     }
+    /* A cutover, or a rollback that flipped back, is in the log: the staged
+     * workers hold the target resident and flip to it, whatever the phase
+     * did since (the log already counts them on it). */
+    if (m->cutover_offset >= 0 && staged_by(m, worker)) {
+        out->action = FLEET_ACT_FLIP;
+        out->why = "cutover: flip to the resident version";
+        return 0;
+    }
     switch (m->phase) {
     case FLEET_STAGING:
         out->action = staged_by(m, worker) ? FLEET_ACT_WAIT : FLEET_ACT_STAGE;
@@ -192,14 +200,6 @@ int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *mod
     case FLEET_HALTED:
         out->action = FLEET_ACT_WAIT;
         out->why = "halted";
-        return 0;
-    case FLEET_COMPLETE:
-        if (m->cutover_offset >= 0 && staged_by(m, worker)) {
-            out->action = FLEET_ACT_FLIP;
-            out->why = "cutover: flip to the staged version";
-            return 0;
-        }
-        claim_or_wait(m, out);
         return 0;
     default: claim_or_wait(m, out); return 0;
     }

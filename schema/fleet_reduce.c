@@ -396,6 +396,29 @@ static void set_target(struct feed *f, struct fleet_model *m, const struct fleet
     model_recount(f->fs, m);
 }
 
+/* Blue/green: at this offset every staged worker runs the target, by one
+ * flip between the two versions it holds resident (active and standby). A
+ * worker that no longer holds the target (restarted since) loads it instead
+ * (fleet_plan_worker says flip; the worker knows what it holds). */
+static void flip_staged(struct feed *f, struct fleet_model *m)
+{
+    for (size_t i = 0; i < m->staged.n; i++) {
+        struct fleet_worker *w = fleet_worker_find(f->fs, m->staged.v[i].s);
+        if (w)
+            worker_set_version(f, w, m->name, m->target);
+    }
+    m->cutover_offset = f->rec->offset;
+}
+
+/* A rollback to the version a completed cutover flipped away from: the
+ * staged workers still hold it in standby, so the rollback is that cutover
+ * backwards, at the command's own offset: no fetch, no load, no claim. */
+static bool flips_back(const struct fleet_model *m, const char *to)
+{
+    return m->phase == FLEET_COMPLETE && m->cutover_offset >= 0 && m->staged.n &&
+           !strcmp(to, m->previous_good);
+}
+
 /* ---- handlers: the operator's events (verified before they get here) ---- */
 
 static struct fleet_model *model_add(struct feed *f, const char *name)
@@ -574,13 +597,19 @@ static void on_command(struct feed *f)
         }
         if (!can_move(f, m, FLEET_ROLLED_BACK))
             return;
+        bool flip = flips_back(m, to);
         snprintf(m->halt_reason, sizeof(m->halt_reason), "rolled back from %s: %.300s", m->target,
                  ev->reason[0] ? ev->reason : "operator");
         set_target(f, m, v);
-        reset_rollout_sets(m);
+        if (flip)
+            flip_staged(f, m);
+        else
+            reset_rollout_sets(m);
         m->resume_phase = FLEET_ROLLED_BACK;
-        set_phase(f, m, FLEET_ROLLED_BACK, "signed rollback");
-        result(f, FLEET_APPLIED, "%s rolled back to %s", m->name, m->target);
+        set_phase(f, m, FLEET_ROLLED_BACK,
+                  flip ? "signed rollback, flipped back" : "signed rollback");
+        result(f, FLEET_APPLIED, "%s rolled back to %s%s", m->name, m->target,
+               flip ? " (blue/green: flipped back)" : "");
         return;
     }
     }
@@ -819,12 +848,7 @@ static void on_cutover(struct feed *f)
     }
     if (!can_move(f, m, FLEET_COMPLETE) || !authentic(f))
         return;
-    for (size_t i = 0; i < m->staged.n; i++) {
-        struct fleet_worker *w = fleet_worker_find(f->fs, m->staged.v[i].s);
-        if (w)
-            worker_set_version(f, w, m->name, m->target);
-    }
-    m->cutover_offset = f->rec->offset;
+    flip_staged(f, m);
     set_phase(f, m, FLEET_COMPLETE, "cutover");
     result(f, FLEET_APPLIED, "%s cut over to %s (%zu workers)", m->name, m->target, m->staged.n);
 }

@@ -302,11 +302,14 @@ static int load_cached(agent *a, struct served_model *sm, const char *version)
         version && !fleet_version_get(control_fleet(a->d.control), sm->name, version, &vi)
             ? vi.manifest->sha256
             : NULL;
+    agent_count(a->d.metrics->store_reads, sm->name);
     int err = store_fetch_cached(a->d.store, sm->name, version, sha, &sv, &stage, why, sizeof(why));
     struct slot_version *v = NULL;
-    if (!err)
+    if (!err) {
+        agent_count(a->d.metrics->loads, sm->name);
         err = loader_load(a->d.backend, sv, a->d.cfg->max_batch_rows, &v, NULL, &stage, why,
                           sizeof(why));
+    }
     store_version_free(sv);
     if (err) {
         KF_LOG_D("agent", "%s %s: not in the local cache (%s)", sm->name,

@@ -35,6 +35,7 @@ struct agent_job {
     struct kern_backend *backend;
     model_store *store;
     model_set *models;
+    struct worker_metrics *metrics; /* store reads and loads are counted as they happen */
     char model[CTL_NAME_CAP];
     char version[CTL_NAME_CAP];
     char fallback[CTL_NAME_CAP];  /* HANDOFF_LOAD: the previous good version, or "" */
@@ -120,6 +121,12 @@ struct agent {
 static inline struct model_rollout *agent_rollout(agent *a, const struct served_model *sm)
 {
     return &a->rollouts[sm->index];
+}
+
+/** @brief Count one event of @p family (labelled by model) for @p model; any thread. */
+static inline void agent_count(metric_family *family, const char *model)
+{
+    metric_inc(metrics_series(family, (const char *const[]){model}), 1);
 }
 
 /* agent_job.c */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* auto: in place when the new weights fit beside the resident ones (free
  * device memory, or memory_budget on the reference backend), else hand-off. */
@@ -29,6 +30,7 @@ static enum ctl_swap_mode resolve_mode(struct agent_job *job, const struct store
 static void load(struct agent_job *job, const struct store_version *sv)
 {
     struct loader_timings lt = {0};
+    agent_count(job->metrics->loads, job->model);
     job->err = loader_load(job->backend, sv, job->cfg->max_batch_rows, &job->loaded, &lt,
                            &job->stage, job->errstr, sizeof(job->errstr));
     job->timings.load_us = lt.load_us;
@@ -39,6 +41,7 @@ static void prepare(struct agent_job *job)
 {
     struct store_version *sv = NULL;
     int64_t t0 = kf_clock_mono_us();
+    agent_count(job->metrics->store_reads, job->model);
     job->err = store_fetch(job->store, job->model, job->version, &job->manifest, &sv, &job->stage,
                            job->errstr, sizeof(job->errstr));
     int64_t t1 = kf_clock_mono_us();
@@ -63,10 +66,13 @@ static void restore(struct agent_job *job)
 {
     struct store_version *old = NULL;
     char why[512];
+    agent_count(job->metrics->store_reads, job->model);
     if (!store_fetch_cached(job->store, job->model, job->fallback, NULL, &old, NULL, why,
-                            sizeof(why)))
+                            sizeof(why))) {
+        agent_count(job->metrics->loads, job->model);
         loader_load(job->backend, old, job->cfg->max_batch_rows, &job->restored, NULL, NULL, why,
                     sizeof(why));
+    }
     store_version_free(old);
     if (!job->restored)
         KF_LOG_W("agent", "%s: cannot restore %s from the cache: %s", job->model, job->fallback,
@@ -100,6 +106,7 @@ static struct agent_job *job_new(agent *a, enum agent_job_kind kind, const char 
     job->backend = a->d.backend;
     job->store = a->d.store;
     job->models = a->d.models;
+    job->metrics = a->d.metrics;
     snprintf(job->model, sizeof(job->model), "%s", model);
     snprintf(job->version, sizeof(job->version), "%s", version);
     return job;
@@ -108,6 +115,21 @@ static struct agent_job *job_new(agent *a, enum agent_job_kind kind, const char 
 static int job_run(struct agent_job *job)
 {
     return pthread_create(&job->thread, NULL, job_thread, job) ? -EAGAIN : 0;
+}
+
+/* The version a blue/green cutover flipped away from stays resident in
+ * standby, so that a signed rollback is one flip back (docs/worker.md). Once
+ * the worker prepares any other version the log has moved on (a new
+ * publication, or a rollback to a version not in standby): the standby is
+ * dropped first, so that the new load gets its memory. */
+static void drop_other_standby(struct served_model *sm, const char *version)
+{
+    char active[SCHEMA_NAME_CAP], standby[SCHEMA_NAME_CAP];
+    slot_versions(sm->slot, active, standby);
+    if (standby[0] && strcmp(standby, version)) {
+        KF_LOG_I("agent", "%s: dropping %s from standby to prepare %s", sm->name, standby, version);
+        slot_unstage(sm->slot);
+    }
 }
 
 int agent_job_prepare(agent *a, struct served_model *sm, const char *version,
@@ -119,6 +141,7 @@ int agent_job_prepare(agent *a, struct served_model *sm, const char *version,
     struct agent_job *job = job_new(a, AGENT_JOB_PREPARE, sm->name, version);
     if (!job)
         return -ENOMEM;
+    drop_other_standby(sm, version);
     job->action = action;
     job->manifest = *vi.manifest;
     /* The worker's own swap_mode, when set, wins over the rollout's. */

@@ -88,6 +88,17 @@ int worker_metrics_init(struct worker_metrics *m)
         "delivery=exactly_once: time the serve loop spends ending a transaction (draining what "
         "was taken in, then committing), during which it takes nothing in.",
         METRIC_HISTOGRAM, NULL, latency_buckets, 12);
+    /* What a blue/green flip back must not cost: tests compare them across
+     * a rollback (docs/worker.md, "Rollouts"). */
+    m->store_reads = metrics_family(
+        m->reg, "kfleet_store_reads_total",
+        "Reads of a version from the model store (fetch or local cache, and verify), by model; "
+        "failed ones included.",
+        METRIC_COUNTER, (const char *const[]){"model", NULL}, NULL, 0);
+    m->loads = metrics_family(
+        m->reg, "kfleet_model_loads_total",
+        "Loads of a version onto the inference backend, by model; failed ones included.",
+        METRIC_COUNTER, (const char *const[]){"model", NULL}, NULL, 0);
     m->device_mem = metrics_family(m->reg, "kfleet_device_memory_bytes",
                                    "Memory of the inference device (host memory for the "
                                    "reference backend), free and total.",

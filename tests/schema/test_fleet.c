@@ -465,11 +465,65 @@ static void test_bluegreen(void)
     struct fleet_model_info mi;
     fleet_model_get(T.fs, M, &mi);
     KT_ASSERT_STR_EQ(mi.previous_good, "v1");
-    /* signed rollback flips back while the old version is resident */
+    /* signed rollback flips back while the old version is resident: at the
+     * command's own offset, every staged worker runs v1 again, and the plan
+     * is a flip, not a claim */
     KT_ASSERT_INT_EQ(ft_command(&T, M, CTL_ACTION_ROLLBACK, NULL, CTL_SIG_OK), FLEET_APPLIED);
+    int64_t rollback_offset = T.offset - 1;
     KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_ROLLED_BACK);
     fleet_model_get(T.fs, M, &mi);
     KT_ASSERT_STR_EQ(mi.target, "v1");
+    KT_ASSERT_INT_EQ(mi.cutover_offset, rollback_offset);
+    for (int i = 0; i < 3; i++) {
+        KT_ASSERT_STR_EQ(fleet_worker_version(T.fs, members[i], M), "v1");
+        fleet_plan_worker(T.fs, members[i], M, "v2", &plan);
+        KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_FLIP);
+        KT_ASSERT_STR_EQ(plan.version, "v1");
+    }
+    fleet_plan_worker(T.fs, "w1", M, "v1", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_NONE);
+    /* a worker that joins after it holds nothing in standby: the rolling way */
+    ft_joined(&T, "w4", M, "v2");
+    fleet_plan_worker(T.fs, "w4", M, "v2", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_CLAIM);
+    /* the flips' rollout.done change nothing more */
+    for (int i = 0; i < 3; i++)
+        KT_ASSERT_INT_EQ(ft_done(&T, members[i], M, "v1", NULL), FLEET_APPLIED);
+    KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_ROLLED_BACK);
+}
+
+/* A rollback to a version no cutover flipped away from (or before any
+ * cutover) goes the rolling way: staged set cleared, plan claim. */
+static void test_bluegreen_rollback_rolling(void)
+{
+    ft_fini(&T);
+    ft_init(&T);
+    ft_publish(&T, M, "v1", 1, NULL);
+    ft_joined(&T, "w1", M, "v1");
+    ft_publish(&T, M, "v2", 2, NULL);
+    ft_claim(&T, "w1", M, "v2", "c1");
+    ft_done(&T, "w1", M, "v2", "c1");
+    KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_COMPLETE);
+    ft_publish(&T, M, "v3", 3, &(struct ft_pub){.kind = CTL_STRATEGY_BLUEGREEN});
+    ft_staged(&T, "w1", M, "v3");
+    KT_ASSERT_INT_EQ(ft_cutover(&T, M, "v3"), FLEET_APPLIED);
+    /* v1 is not what w1 holds in standby (v2 is) */
+    KT_ASSERT_INT_EQ(ft_command(&T, M, CTL_ACTION_ROLLBACK, "v1", CTL_SIG_OK), FLEET_APPLIED);
+    struct fleet_model_info mi;
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.cutover_offset, -1);
+    KT_ASSERT_INT_EQ(mi.n_staged, 0);
+    struct fleet_plan plan;
+    fleet_plan_worker(T.fs, "w1", M, "v3", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_CLAIM);
+    /* staging, not cut over yet: nothing flipped, nothing to flip back */
+    ft_publish(&T, M, "v4", 4, &(struct ft_pub){.kind = CTL_STRATEGY_BLUEGREEN});
+    ft_staged(&T, "w1", M, "v4");
+    KT_ASSERT_INT_EQ(ft_command(&T, M, CTL_ACTION_ROLLBACK, "v1", CTL_SIG_OK), FLEET_APPLIED);
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.cutover_offset, -1);
+    fleet_plan_worker(T.fs, "w1", M, "v3", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_CLAIM);
 }
 
 static void test_rollback(void)
@@ -686,6 +740,7 @@ int main(void)
     KT_RUN(test_every_phase_event_pair);
     KT_RUN(test_canary);
     KT_RUN(test_bluegreen);
+    KT_RUN(test_bluegreen_rollback_rolling);
     KT_RUN(test_rollback);
     KT_RUN(test_lease_expiry);
     KT_RUN(test_downgrade_refusal);

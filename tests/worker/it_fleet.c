@@ -10,7 +10,11 @@
  *              worker, per-partition unowned time reported
  *   canary     canary of 1 that stays healthy: auto-promotes and completes
  *   bluegreen  all three flip at the cutover (spread reported); a signed
- *              rollback flips them all back
+ *              rollback flips them all back at its own offset (issue 16,
+ *              acceptance 1): no worker reads the store or loads anything
+ *              (its counters), no claim after it, 0 lost, answers by v1's
+ *              weights after it; the time from the command to the last flip
+ *              is reported
  *   refuse     a replayed old model.published and an unsigned rollout.command
  *              change nothing
  *   kill       a worker SIGKILLed while it holds a granted claim: its lease
@@ -119,13 +123,44 @@ struct fold {
     int64_t flip_ms[WORKERS + 1];
     int n_flips;
     bool rolled_back; /* the model was rolled_back at some prefix */
+    /* After an applied signed rollback (blue/green: the flip back). */
+    bool rollback_seen;
+    int64_t rollback_offset, rollback_ms; /* the command's offset and LogAppendTime */
+    int flips_back;                       /* rollout.done(cutover) for the rollback target */
+    int64_t last_flip_back_ms;
+    int claims_after_rollback, swaps_after_rollback; /* rollout.claim; done other than a flip */
 };
+
+/* What the log says happened after the rollback command (fold_cb). */
+static void fold_after_rollback(struct fold *f, const struct ctl_event *ev, int64_t ts_ms)
+{
+    if (ev->type == CTL_ROLLOUT_CLAIM)
+        f->claims_after_rollback++;
+    if (ev->type != CTL_ROLLOUT_DONE)
+        return;
+    if (ev->mode != CTL_MODE_CUTOVER) {
+        f->swaps_after_rollback++;
+        return;
+    }
+    f->flips_back++;
+    f->last_flip_back_ms = ts_ms > f->last_flip_back_ms ? ts_ms : f->last_flip_back_ms;
+}
 
 static int fold_cb(void *opaque, const struct ctl_event *ev, int64_t offset, int64_t ts_ms)
 {
     struct fold *f = opaque;
     struct fleet_record rec = {.ev = ev, .offset = offset, .ts_ms = ts_ms, .sig = CTL_SIG_OK};
-    KT_ASSERT_INT_EQ(fleet_state_feed(f->fs, &rec, NULL), 0);
+    struct fleet_result res;
+    KT_ASSERT_INT_EQ(fleet_state_feed(f->fs, &rec, &res), 0);
+    if (f->rollback_seen) {
+        fold_after_rollback(f, ev, ts_ms);
+    } else if (ev->type == CTL_ROLLOUT_COMMAND && ev->action == CTL_ACTION_ROLLBACK &&
+               res.verdict == FLEET_APPLIED) {
+        f->rollback_seen = true;
+        f->rollback_offset = offset;
+        f->rollback_ms = ts_ms;
+        return 0;
+    }
     struct fleet_model_info mi;
     if (!fleet_model_get(f->fs, env.model, &mi)) {
         if (mi.active_claims > f->max_active)
@@ -140,7 +175,7 @@ static int fold_cb(void *opaque, const struct ctl_event *ev, int64_t offset, int
             if (ev->timings.unowned_us > f->unowned_max)
                 f->unowned_max = ev->timings.unowned_us;
         }
-        if (ev->mode == CTL_MODE_CUTOVER && f->n_flips <= WORKERS)
+        if (ev->mode == CTL_MODE_CUTOVER && !f->rollback_seen && f->n_flips <= WORKERS)
             f->flip_ms[f->n_flips++] = ts_ms;
     }
     if (ev->type == CTL_ROLLOUT_CUTOVER)
@@ -327,6 +362,93 @@ static void scenario_canary(void)
     fleet_state_free(f.fs);
 }
 
+/* Sum of the samples of counter @p name in worker @p i's /metrics (0 when absent). */
+static double worker_counter(int i, const char *name)
+{
+    static char body[1 << 20];
+    KT_ASSERT_INT_EQ(kt_http_get(env.workers[i].port, "/metrics", body, sizeof(body)), 200);
+    double sum = 0;
+    size_t len = strlen(name);
+    for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *value = strrchr(line, ' '); /* name{labels} value */
+        if (!strncmp(line, name, len) && (line[len] == '{' || line[len] == ' ') && value)
+            sum += strtod(value, NULL);
+    }
+    return sum;
+}
+
+/* What a flip back must not cost, summed over the fleet. */
+static double fleet_store_reads_and_loads(void)
+{
+    double n = 0;
+    for (int i = 0; i < WORKERS; i++)
+        n += worker_counter(i, "kfleet_store_reads_total") +
+             worker_counter(i, "kfleet_model_loads_total");
+    return n;
+}
+
+static bool all_flipped_back(const struct fold *f, const struct fleet_model_info *mi,
+                             const void *arg)
+{
+    return f->rollback_seen && f->flips_back >= WORKERS;
+}
+
+/* Issue 16, acceptance 1: after the completed cutover to v2, a signed
+ * rollback is one flip back per worker, under constant load. Asserted: the
+ * mechanism (no store read, no load, no claim, no swap; every worker's flip
+ * in the log; 0 lost; v1's answers after it). Reported, not asserted (no
+ * timed assertions): the time from the command's LogAppendTime to the last
+ * worker's rollout.done for the flip (an upper bound: each done is appended
+ * after its flip). */
+static void bluegreen_flip_back(void)
+{
+    double before = fleet_store_reads_and_loads();
+    int sent_before = env.n_sent;
+    kt_env_send(&env, 500); /* in flight while the workers flip */
+    kt_env_command(&env, CTL_ACTION_ROLLBACK, "v1", &env.trusted);
+    load_until_active("v1", 120);
+    struct fold f;
+    fold_until(&f, all_flipped_back, NULL, "flipped back on every worker", 100, 60);
+    double after = fleet_store_reads_and_loads();
+    KT_ASSERT_MSG(after == before,
+                  "the flip back read the store or loaded: store reads + loads %.0f -> %.0f",
+                  before, after);
+    KT_ASSERT_MSG(f.claims_after_rollback == 0 && f.swaps_after_rollback == 0,
+                  "after the rollback: %d rollout.claim, %d swaps (not flips)",
+                  f.claims_after_rollback, f.swaps_after_rollback);
+    for (int i = 0; i < WORKERS; i++) {
+        const char *ver = fleet_worker_version(f.fs, env.workers[i].id, env.model);
+        KT_ASSERT_MSG(ver && !strcmp(ver, "v1"), "the log says %s runs %s", env.workers[i].id,
+                      ver ? ver : "(nothing)");
+    }
+    int64_t took_ms = f.last_flip_back_ms - f.rollback_ms;
+    int64_t offset = f.rollback_offset;
+    fleet_state_free(f.fs);
+
+    int settled = env.n_sent;
+    kt_env_send(&env, 300);
+    int missing = kt_env_collect(&env, 0, env.n_sent, 120);
+    KT_ASSERT_MSG(missing == 0, "bluegreen: %d of %d requests lost", missing, env.n_sent);
+    int by_v2 = 0; /* of the requests sent around the rollback */
+    for (int i = 0; i < env.n_sent; i++) {
+        KT_ASSERT_MSG(env.answers[i].status == 0 && (!strcmp(env.answers[i].version, "v1") ||
+                                                     !strcmp(env.answers[i].version, "v2")),
+                      "request %d: status %d, version %s", i, env.answers[i].status,
+                      env.answers[i].version);
+        by_v2 += i >= sent_before && i < settled && !strcmp(env.answers[i].version, "v2");
+    }
+    int values = kt_outputs_check(&env, settled, env.n_sent, &v1);
+    printf("bluegreen: a signed rollback (offset %" PRId64 ") flipped all %d back to v1: "
+           "no store read, no load, no claim (store reads + loads %.0f before and after); "
+           "%d requests (%d during the rollback: %d answered by v2, %d by v1), 0 lost\n",
+           offset, WORKERS, before, env.n_sent, settled - sent_before, by_v2,
+           settled - sent_before - by_v2);
+    printf("bluegreen: flip back: %" PRId64 " ms from the rollback's LogAppendTime to the last "
+           "worker's rollout.done for the flip; the %d answers after it are v1's (%d outputs equal "
+           "v1's weights on the reference backend)\n",
+           took_ms, env.n_sent - settled, values);
+}
+
 static void scenario_bluegreen(void)
 {
     const char *extra[] = {"max_batch_rows=32", NULL};
@@ -352,11 +474,7 @@ static void scenario_bluegreen(void)
            "flip (log append times): %" PRId64 " ms\n",
            WORKERS, hi - lo);
     fleet_state_free(f.fs);
-    kt_env_command(&env, CTL_ACTION_ROLLBACK, "v1", &env.trusted);
-    load_until_active("v1", 120);
-    KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, env.n_sent, 60), 0);
-    printf("bluegreen: a signed rollback flipped all %d back to v1; %d requests, 0 lost\n", WORKERS,
-           env.n_sent);
+    bluegreen_flip_back();
     if (kfleetctl_bin) {
         kt_ctl_status(&env, kfleetctl_bin, WORKERS, "v1");
         kt_ctl_trace(&env, kfleetctl_bin);

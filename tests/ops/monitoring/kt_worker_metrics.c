@@ -20,7 +20,8 @@ int main(void)
         m.requests,      m.latency,      m.batch_rows,    m.dlq,         m.swaps,
         m.swap_stage,    m.version_info, m.lag,           m.inflight,    m.up,
         m.resident,      m.device_mem,   m.rollout_phase, m.worker_info, m.queue_expired,
-        m.computed_rows, m.paused,       m.pauses,        m.poll_gap,
+        m.computed_rows, m.paused,       m.pauses,        m.poll_gap,    m.store_reads,
+        m.loads,
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         if (!families[i] || !metrics_series(families[i], values))
