@@ -39,7 +39,7 @@ const struct kf_prop worker_props[] = {
      "answer a request twice); exactly_once: answers, DLQ copies and offsets commit together "
      "in Kafka transactions, and read_committed readers see each request answered once "
      "(docs/delivery.md)"},
-    {"delivery.commit_interval_ms", KF_PROP_INT, "100", 1, 60000, NULL,
+    {"delivery.commit_interval_ms", KF_PROP_INT, "50", 1, 60000, NULL,
      "exactly_once: how often the open transaction is committed; answers become visible to "
      "read_committed readers then, so this bounds the latency it adds"},
     {"reply_to.prefix", KF_PROP_STR, "kfleet.replies.", 0, 0, NULL,

@@ -6,7 +6,8 @@
 #   bench/rollout/run.sh [BUILD_DIR]     (needs ops/devstack up)
 # ROLLOUT_RATE requests/s (default 300), ROLLOUT_SWAP_MODE (default inplace),
 # ROLLOUT_DELIVERY (at_least_once, the default, or exactly_once: the client
-# reads committed). bench/rollout/compare.sh runs both and prints ratios.
+# reads committed), ROLLOUT_COMMIT_INTERVAL_MS (exactly_once's commit interval,
+# default 50). bench/rollout/compare.sh runs both deliveries and prints ratios.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -16,6 +17,8 @@ eval "$(ops/devstack env)"
 rate=${ROLLOUT_RATE:-300}
 mode=${ROLLOUT_SWAP_MODE:-inplace}
 delivery=${ROLLOUT_DELIVERY:-at_least_once}
+# exactly_once: the transaction commit interval (default 50 ms, the worker's)
+commit_ms=${ROLLOUT_COMMIT_INTERVAL_MS:-50}
 sfx=$$-$(date +%s)
 tmp=$(mktemp -d /tmp/kfleet-bench-rollout-XXXXXX)
 pids=()
@@ -40,7 +43,8 @@ for i in 0 1 2; do
     "$build/worker/kfleet-worker" -i "ro-w$i" -X worker.key="$tmp/ro-w$i.key" -X topic.requests="ro.req.$sfx" \
         -X topic.responses="ro.resp.$sfx" -X topic.control="ro.ctl.$sfx" -X group.id="ro-$sfx" \
         -X trusted_keys="$tmp/k.pub" -X cache.dir="$tmp/cache$i" -X http.port=$port \
-        -X swap_mode="$mode" -X delivery="$delivery" -X log_level=warn 2>"$tmp/w$i.log" &
+        -X swap_mode="$mode" -X delivery="$delivery" \
+        -X delivery.commit_interval_ms="$commit_ms" -X log_level=warn 2>"$tmp/w$i.log" &
     pids+=($!)
 done
 for i in 0 1 2; do
