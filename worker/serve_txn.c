@@ -110,7 +110,6 @@ static int abort_and_rewind(struct serve_txn *t, const char *why)
         err = kio_txn_abort(t->producer, TXN_TIMEOUT_MS, errstr, sizeof(errstr));
     while (err == -EAGAIN && ++tries < TXN_TRIES);
     t->open = false;
-    atomic_fetch_add(&t->aborts, 1);
     if (err) {
         KF_LOG_E("serve", "exactly-once: %s", errstr);
         return -ENOTRECOVERABLE;
@@ -184,7 +183,6 @@ int serve_txn_commit(struct serve_txn *t, bool last)
         for (size_t i = 0; offsets && i < offsets->count; i++)
             offtrack_committed(t->offsets, offsets->elems[i].partition, offsets->elems[i].offset);
         t->open = false;
-        atomic_fetch_add(&t->commits, 1);
     }
     kio_tplist_free(offsets);
     if (err && err != -ENOTRECOVERABLE)

@@ -57,7 +57,6 @@ struct serve_txn {
     bool open;              /**< a transaction is open: answers may be produced */
     atomic_bool doomed;     /**< it must abort: a delivery failed, or partitions were lost */
     int64_t last_commit_us;
-    atomic_uint_fast64_t commits, aborts;
     pthread_mutex_t lock; /**< the poison list */
     struct serve_txn_poison poison[SERVE_TXN_POISON_CAP];
     size_t n_poison;
