@@ -452,7 +452,7 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
         } else if (err == -ENOENT) {
             char msg[256];
             if (r->rq.version.len)
-                snprintf(msg, sizeof(msg), "version %.*s of %s is not resident on this worker",
+                snprintf(msg, sizeof(msg), "version %.*s of %s is not the live version on this worker",
                          (int)r->rq.version.len, (const char *)r->rq.version.ptr, r->model);
             else
                 snprintf(msg, sizeof(msg), "model %s has no version loaded on this worker yet",

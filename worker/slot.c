@@ -65,13 +65,12 @@ void slot_free(model_slot *s)
 struct slot_version *slot_acquire(model_slot *s, const char *version)
 {
     pthread_mutex_lock(&s->lock);
+    /* Only the live version serves, pinned or not: a standby is a blue/green
+     * stage (not cut over yet) or the version a cutover left (kept for a
+     * flip back); neither has passed or still holds the fleet's verdict. */
     struct slot_version *v = s->active;
-    if (version) {
-        if (v && strcmp(v->version, version))
-            v = NULL;
-        if (!v && s->standby && !strcmp(s->standby->version, version))
-            v = s->standby;
-    }
+    if (version && v && strcmp(v->version, version))
+        v = NULL;
     if (v)
         v->refs++;
     pthread_mutex_unlock(&s->lock);

@@ -42,8 +42,8 @@ const char *slot_model(const model_slot *s);
 
 /**
  * @brief The active version with a reference taken, or NULL if none is loaded.
- *        With @p version non-NULL, the active or standby version of that name
- *        (a request may pin a resident version), or NULL.
+ *        With @p version non-NULL, the active version only if it has that
+ *        name (a request may pin the live version, never the standby), or NULL.
  */
 struct slot_version *slot_acquire(model_slot *s, const char *version);
 /** @brief Drop a reference from slot_acquire (NULL is a no-op). */
