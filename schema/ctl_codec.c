@@ -131,6 +131,16 @@ static int decode_strategy(const json_t *o, struct ctl_strategy *st, char *errst
     if ((err = ju_uint(o, p, "lease_s", false, 1, 7 * 86400, &u, errstr, errstr_size)))
         return err;
     st->lease_s = (uint32_t)u;
+    /* Absent: a publication from before health windows existed; its rollout
+     * was never meant to wait for rollout.healthy (replays fold as they did). */
+    u = 0;
+    if ((err = ju_uint(o, p, "health_s", false, 0, 86400, &u, errstr, errstr_size)))
+        return err;
+    st->health_s = (uint32_t)u;
+    u = st->stall_s;
+    if ((err = ju_uint(o, p, "stall_s", false, 1, 30 * 86400, &u, errstr, errstr_size)))
+        return err;
+    st->stall_s = (uint32_t)u;
     if ((err = ju_bool(o, p, "auto_promote", false, &st->auto_promote, errstr, errstr_size)) ||
         (err = ju_bool(o, p, "auto_rollback", false, &st->auto_rollback, errstr, errstr_size)))
         return err;
@@ -412,6 +422,8 @@ json_t *ctl_strategy_json(const struct ctl_strategy *st, int *err)
     ju_set(o, "auto_promote", json_boolean(st->auto_promote), err);
     ju_set(o, "auto_rollback", json_boolean(st->auto_rollback), err);
     ju_set(o, "lease_s", json_integer(st->lease_s), err);
+    ju_set(o, "health_s", json_integer(st->health_s), err);
+    ju_set(o, "stall_s", json_integer(st->stall_s), err);
     ju_set(o, "thresholds", th, err);
     ju_set(o, "swap_mode", json_string(ctl_swap_mode2str(st->swap_mode)), err);
     return o;

@@ -96,6 +96,8 @@ void ctl_strategy_default(struct ctl_strategy *st)
     st->lease_s = 600;
     st->max_error_rate = 0.01;
     st->max_p99_ratio = 1.5;
+    st->health_s = 10;
+    st->stall_s = 300;
     st->swap_mode = CTL_SWAP_AUTO;
 }
 

@@ -100,6 +100,15 @@ struct ctl_strategy {
     uint32_t lease_s;         /**< >= 1; default 600 */
     double max_error_rate;    /**< thresholds.max_error_rate, 0..1; default 0.01 */
     double max_p99_ratio;     /**< thresholds.max_p99_ratio, >= 1; default 1.5 */
+    /** The health window after every swap outside a canary bake (rolling,
+     *  and after a blue/green cutover), seconds: the worker judges its live
+     *  traffic by the thresholds above, and a rolling claim holds its slot
+     *  until the worker says healthy. 0: none. Default 10; an event without
+     *  the field (appended before issue 16) has none. */
+    uint32_t health_s;
+    /** A rollout with no progress (no claim granted, no done, staged or
+     *  healthy) for this long is reported stalled. Default 300. */
+    uint32_t stall_s;
     enum ctl_swap_mode swap_mode;
 };
 

@@ -66,6 +66,11 @@ struct fleet_claim {
     bool granted;     /**< decided once, at the claim's position in the log */
     enum fleet_claim_status status;
     int64_t end_offset; /**< offset of the done/failed/expire; -1 while active or refused */
+    /** Offset of its rollout.done while the claim still holds its slot for the
+     *  worker's health window (strategy.health_s, rolling and canary); -1
+     *  before the swap or without a window. The claim ends (done) at the
+     *  worker's rollout.healthy, or failed at its rollout.failed. */
+    int64_t swapped_offset;
     char why[96];       /**< why it was refused; "" when granted */
 };
 
@@ -227,7 +232,19 @@ struct fleet_model_info {
     int64_t cutover_offset;           /**< offset of the accepted cutover, or of the signed
                                            rollback that flipped it back; -1 none */
     uint64_t cmd_seq;                 /**< highest accepted rollout.command cmd_seq (0 none) */
+    size_t held_claims;  /**< of active_claims: swapped, held for the health window */
+    size_t off_target;   /**< live workers serving the model that do not run the target */
+    int64_t progress_ms; /**< LogAppendTime of the last progress: a phase change, a claim
+                              granted, a done, staged or healthy; -1 none */
 };
+
+/**
+ * @brief Whether the rollout of @p mi is stalled at @p now_ms: it is under way
+ *        (rolling, canary, staging, or rolled back with workers still to
+ *        return) and nothing progressed for strategy.stall_s.
+ * @param for_ms  optional out: how long since the last progress (0 when none)
+ */
+bool fleet_model_stalled(const struct fleet_model_info *mi, int64_t now_ms, int64_t *for_ms);
 
 /** @returns 0, -ENOENT no such model */
 int fleet_model_get(const fleet_state *fs, const char *model, struct fleet_model_info *out);

@@ -17,11 +17,12 @@ static json_t *names_json(const struct fleet_names *set, int *err)
 
 static json_t *claim_json(const struct fleet_claim *c)
 {
-    return json_pack("{sssssssIsIsIsbsssIss}", "claim_id", c->claim_id, "worker", c->worker,
+    return json_pack("{sssssssIsIsIsbsssIsIss}", "claim_id", c->claim_id, "worker", c->worker,
                      "version", c->version, "offset", (json_int_t)c->offset, "ts_ms",
                      (json_int_t)c->ts_ms, "lease_ms", (json_int_t)c->lease_ms, "granted",
                      c->granted, "status", fleet_claim_status2str(c->status), "end_offset",
-                     (json_int_t)c->end_offset, "why", c->why);
+                     (json_int_t)c->end_offset, "swapped_offset", (json_int_t)c->swapped_offset,
+                     "why", c->why);
 }
 
 static json_t *model_json(const struct fleet_model *m, int *err)
@@ -45,6 +46,7 @@ static json_t *model_json(const struct fleet_model *m, int *err)
     ju_set(o, "halt_reason", json_string(m->halt_reason), err);
     ju_set(o, "phase_offset", json_integer(m->phase_offset), err);
     ju_set(o, "cutover_offset", json_integer(m->cutover_offset), err);
+    ju_set(o, "progress_ms", json_integer(m->progress_ms), err);
     ju_set(o, "staged", names_json(&m->staged, err), err);
     ju_set(o, "healthy", names_json(&m->healthy, err), err);
     ju_set(o, "cmd_seq", json_integer((json_int_t)m->cmd_seq), err);

@@ -80,6 +80,7 @@ struct fleet_model {
     struct ctl_manifest_ref manifest;
     char halt_reason[CTL_REASON_CAP];
     int64_t phase_offset, cutover_offset;
+    int64_t progress_ms; /* LogAppendTime of the last progress (fleet_model_stalled) */
     struct fleet_claim *claims;
     size_t n_claims, cap_claims;
     struct fleet_names staged, healthy;
@@ -88,6 +89,7 @@ struct fleet_model {
     uint64_t n_ignored, n_invalid;
     /* Counters kept on every change (no scans per event): */
     size_t n_active;        /* claims with status active */
+    size_t n_held;          /* ... of which swapped, held for the health window */
     struct fleet_map taken; /* version → granted claims active or done (canary slots) */
     size_t n_serving;       /* live workers that serve the model */
     size_t n_off_target;    /* ... of which run something else than the target */

@@ -25,7 +25,21 @@ static void model_info(const struct fleet_model *m, struct fleet_model_info *out
         .phase_offset = m->phase_offset,
         .cutover_offset = m->cutover_offset,
         .cmd_seq = m->cmd_seq,
+        .held_claims = m->n_held,
+        .off_target = m->n_off_target,
+        .progress_ms = m->progress_ms,
     };
+}
+
+bool fleet_model_stalled(const struct fleet_model_info *mi, int64_t now_ms, int64_t *for_ms)
+{
+    int64_t since = mi->progress_ms >= 0 && now_ms > mi->progress_ms ? now_ms - mi->progress_ms : 0;
+    if (for_ms)
+        *for_ms = since;
+    bool under_way = mi->phase == FLEET_ROLLING || mi->phase == FLEET_CANARY ||
+                     mi->phase == FLEET_STAGING ||
+                     (mi->phase == FLEET_ROLLED_BACK && (mi->off_target || mi->active_claims));
+    return under_way && mi->progress_ms >= 0 && since >= (int64_t)mi->strategy->stall_s * 1000;
 }
 
 int fleet_model_get(const fleet_state *fs, const char *model, struct fleet_model_info *out)

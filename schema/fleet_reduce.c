@@ -240,6 +240,12 @@ static bool authentic(struct feed *f)
     return false;
 }
 
+/* Something moved: what fleet_model_stalled measures from. */
+static void progressed(struct feed *f, struct fleet_model *m)
+{
+    m->progress_ms = f->rec->ts_ms;
+}
+
 /* The one place a phase changes. The caller has checked validity with
  * can_move() before mutating anything else. */
 static void set_phase(struct feed *f, struct fleet_model *m, enum fleet_phase next, const char *why)
@@ -258,6 +264,7 @@ static void set_phase(struct feed *f, struct fleet_model *m, enum fleet_phase ne
         f->res->to = next;
     m->phase = next;
     m->phase_offset = f->rec->offset;
+    progressed(f, m);
 }
 
 /* Invalid transitions are reported, never applied. */
@@ -327,6 +334,8 @@ static void claim_end(struct feed *f, struct fleet_model *m, struct fleet_claim 
     c->status = st;
     c->end_offset = f->rec->offset;
     m->n_active--;
+    if (c->swapped_offset >= 0)
+        m->n_held--;
     if (st != FLEET_CLAIM_DONE && taken_add(m, c->version, -1))
         f->err = -ENOMEM;
     struct fleet_worker *w = fleet_worker_find(f->fs, c->worker);
@@ -336,6 +345,18 @@ static void claim_end(struct feed *f, struct fleet_model *m, struct fleet_claim 
             w->active[i] = w->active[--w->n_active];
             break;
         }
+    }
+}
+
+/* Claims held only for a health window of a version that is no longer the
+ * target (a new publication, a rollback): nothing waits for their verdict. */
+static void end_held_claims(struct feed *f, struct fleet_model *m)
+{
+    for (size_t i = 0; m->n_held && i < m->n_claims; i++) {
+        struct fleet_claim *c = &m->claims[i];
+        if (c->status == FLEET_CLAIM_ACTIVE && c->swapped_offset >= 0 &&
+            strcmp(c->version, m->target))
+            claim_end(f, m, c, FLEET_CLAIM_DONE);
     }
 }
 
@@ -432,7 +453,7 @@ static struct fleet_model *model_add(struct feed *f, const char *name)
     struct fleet_model *m = &fs->models[fs->n_models++];
     snprintf(m->name, sizeof(m->name), "%s", name);
     m->phase = m->resume_phase = FLEET_IDLE;
-    m->phase_offset = m->cutover_offset = -1;
+    m->phase_offset = m->cutover_offset = m->progress_ms = -1;
     model_recount(fs, m);
     return m;
 }
@@ -472,6 +493,7 @@ static void on_published(struct feed *f)
     if (m->phase == FLEET_COMPLETE || m->phase == FLEET_ROLLED_BACK)
         snprintf(m->previous_good, sizeof(m->previous_good), "%s", m->target);
     set_target(f, m, v);
+    end_held_claims(f, m);
     m->seq = ev->seq;
     m->strategy = ev->strategy;
     m->halt_reason[0] = '\0';
@@ -601,6 +623,7 @@ static void on_command(struct feed *f)
         snprintf(m->halt_reason, sizeof(m->halt_reason), "rolled back from %s: %.300s", m->target,
                  ev->reason[0] ? ev->reason : "operator");
         set_target(f, m, v);
+        end_held_claims(f, m);
         if (flip)
             flip_staged(f, m);
         else
@@ -707,6 +730,14 @@ static void on_joined(struct feed *f)
     w->free_memory = ev->free_memory;
     for (size_t i = 0; i < ev->n_models && i < CTL_MAX_MODELS; i++)
         worker_set_version(f, w, ev->models[i].model, ev->models[i].version);
+    /* A restarted worker lost its health windows: claims it held only for
+     * them end here (done) rather than at their lease. */
+    for (size_t i = w->n_active; i-- > 0;) {
+        struct fleet_model *m = &f->fs->models[w->active[i].model];
+        struct fleet_claim *c = &m->claims[w->active[i].claim];
+        if (c->swapped_offset >= 0)
+            claim_end(f, m, c, FLEET_CLAIM_DONE);
+    }
     result(f, FLEET_APPLIED, "worker %s joined", w->id);
     maybe_complete_all(f);
 }
@@ -790,13 +821,14 @@ static void on_claim(struct feed *f)
     c->offset = f->rec->offset;
     c->ts_ms = f->rec->ts_ms;
     c->lease_ms = (int64_t)m->strategy.lease_s * 1000;
-    c->end_offset = -1;
+    c->end_offset = c->swapped_offset = -1;
     c->granted = !why;
     c->status = why ? FLEET_CLAIM_REFUSED : FLEET_CLAIM_ACTIVE;
     snprintf(c->why, sizeof(c->why), "%s", why ? why : "");
     if (!why) {
         w->active[w->n_active++] = (struct fleet_active){(uint32_t)mi, (uint32_t)m->n_claims};
         m->n_active++;
+        progressed(f, m);
     }
     m->n_claims++;
     f->res->granted = c->granted;
@@ -825,6 +857,7 @@ static void on_staged(struct feed *f)
         f->err = -ENOMEM;
         return;
     }
+    progressed(f, m);
     result(f, FLEET_APPLIED, "%s staged %s %s (%zu staged)", ev->worker, m->name, m->target,
            m->staged.n);
 }
@@ -865,6 +898,16 @@ static struct fleet_claim *own_claim(struct feed *f)
     return c;
 }
 
+/* Rolling (and a canary's claims): the slot stays taken through the worker's
+ * health window, so that at most max_unavailable workers run a version no
+ * window has judged yet. A rollback returns to a version already proven, and
+ * a publication without health_s keeps the old rule (free at done). */
+static bool holds_for_health(const struct fleet_model *m, const struct fleet_claim *c)
+{
+    return m->strategy.health_s && c->swapped_offset < 0 && !strcmp(c->version, m->target) &&
+           (m->phase == FLEET_ROLLING || m->phase == FLEET_CANARY);
+}
+
 static void on_done(struct feed *f)
 {
     const struct ctl_event *ev = f->ev;
@@ -880,14 +923,38 @@ static void on_done(struct feed *f)
         return;
     struct fleet_claim *c = own_claim(f);
     const char *note = "";
-    if (c && c->status == FLEET_CLAIM_ACTIVE)
+    if (c && c->status == FLEET_CLAIM_ACTIVE && holds_for_health(m, c)) {
+        c->swapped_offset = f->rec->offset;
+        m->n_held++;
+        note = " (its claim holds the slot for the health window)";
+    } else if (c && c->status == FLEET_CLAIM_ACTIVE) {
         claim_end(f, m, c, FLEET_CLAIM_DONE);
-    else if (ev->claim_id[0])
+    } else if (ev->claim_id[0]) {
         note = c ? " (its claim had already ended)" : " (no such claim of this worker)";
+    }
+    progressed(f, m);
     /* A fact about the worker, whatever happened to the claim. */
     worker_set_version(f, w, m->name, ev->version);
     result(f, FLEET_APPLIED, "%s runs %s %s%s", w->id, m->name, ev->version, note);
     maybe_complete(f, m);
+}
+
+/* The worker's claim held for its health window, if any. */
+static struct fleet_claim *held_claim(struct feed *f, struct fleet_model *m)
+{
+    struct fleet_claim *c = fleet_worker_active_claim(f->fs, fleet_worker_find(f->fs, f->ev->worker),
+                                                      model_index(f->fs, m));
+    return c && c->swapped_offset >= 0 ? c : NULL;
+}
+
+/* Blue/green: a worker's health window after the cutover broke its
+ * thresholds while the fleet's verdict was still open (not every flipped
+ * worker has said healthy). The phase is already complete; the failure
+ * still rolls back, by the flip back. */
+static bool unhealthy_after_cutover(const struct fleet_model *m, const struct ctl_event *ev)
+{
+    return ev->stage == CTL_STAGE_HEALTH && m->strategy.health_s && m->cutover_offset >= 0 &&
+           m->healthy.n < m->staged.n && fleet_names_has(&m->staged, ev->worker);
 }
 
 static void on_failed(struct feed *f)
@@ -901,6 +968,8 @@ static void on_failed(struct feed *f)
     if (!authentic(f) || !worker_upsert(f, ev->worker))
         return;
     struct fleet_claim *c = own_claim(f);
+    if (!c)
+        c = held_claim(f, m); /* a health failure that did not name its claim */
     if (c && c->status == FLEET_CLAIM_ACTIVE)
         claim_end(f, m, c, FLEET_CLAIM_FAILED);
     char why[CTL_REASON_CAP];
@@ -911,7 +980,8 @@ static void on_failed(struct feed *f)
         return;
     }
     enum fleet_phase cur = m->phase;
-    if (cur == FLEET_HALTED || cur == FLEET_COMPLETE || cur == FLEET_IDLE) {
+    bool after_cutover = cur == FLEET_COMPLETE && unhealthy_after_cutover(m, ev);
+    if (cur == FLEET_HALTED || cur == FLEET_IDLE || (cur == FLEET_COMPLETE && !after_cutover)) {
         result(f, FLEET_APPLIED, "%s (phase %s: recorded only)", why, fleet_phase2str(cur));
         return;
     }
@@ -919,15 +989,26 @@ static void on_failed(struct feed *f)
     if (cur != FLEET_ROLLED_BACK && m->strategy.auto_rollback && m->previous_good[0] &&
         strcmp(m->previous_good, m->target))
         back = version_find(m, m->previous_good);
+    if (after_cutover && !back) {
+        result(f, FLEET_APPLIED, "%s (after the cutover, no auto_rollback: recorded only)", why);
+        return;
+    }
     enum fleet_phase next = back ? FLEET_ROLLED_BACK : FLEET_HALTED;
     if (!can_move(f, m, next))
         return;
     snprintf(m->halt_reason, sizeof(m->halt_reason), "%.500s", why);
     if (back) {
+        bool flip = flips_back(m, back->version);
         set_target(f, m, back);
-        reset_rollout_sets(m);
+        end_held_claims(f, m);
+        if (flip)
+            flip_staged(f, m); /* blue/green: the old version is resident, flip back */
+        else
+            reset_rollout_sets(m);
         m->resume_phase = FLEET_ROLLED_BACK;
-        set_phase(f, m, next, "rollout.failed, auto_rollback");
+        set_phase(f, m, next,
+                  flip ? "rollout.failed, auto_rollback, flipped back"
+                       : "rollout.failed, auto_rollback");
     } else {
         m->resume_phase = active_phase(m);
         set_phase(f, m, next, "rollout.failed");
@@ -949,9 +1030,14 @@ static void on_healthy(struct feed *f)
         f->err = -ENOMEM;
         return;
     }
-    result(f, FLEET_APPLIED, "%s healthy on %s %s (%zu healthy)", ev->worker, m->name, m->target,
-           m->healthy.n);
+    struct fleet_claim *c = held_claim(f, m);
+    if (c)
+        claim_end(f, m, c, FLEET_CLAIM_DONE); /* its window passed: the slot frees */
+    progressed(f, m);
+    result(f, FLEET_APPLIED, "%s healthy on %s %s (%zu healthy)%s", ev->worker, m->name,
+           m->target, m->healthy.n, c ? ", its slot frees" : "");
     maybe_promote(f, m);
+    maybe_complete(f, m);
 }
 
 static void on_expire(struct feed *f)

@@ -86,6 +86,9 @@ static void pub_event(struct ctl_event *ev, const char *model, const char *versi
     memset(ev->manifest.sha256, 'a', 64);
     ev->manifest.sha256[0] = (char)('0' + seq % 10);
     ev->manifest.size = 100;
+    ev->strategy.health_s = p ? p->health_s : 0;
+    if (p && p->stall_s)
+        ev->strategy.stall_s = p->stall_s;
     if (p) {
         ev->strategy.kind = p->kind;
         if (p->max_unavailable)
@@ -191,6 +194,21 @@ enum fleet_verdict ft_failed(struct ft *t, const char *worker, const char *model
     ev.stage = CTL_STAGE_VALIDATE;
     snprintf(ev.reason, sizeof(ev.reason), "golden mismatch");
     return ft_feed(t, &ev, CTL_SIG_UNSIGNED);
+}
+
+enum fleet_verdict ft_unhealthy(struct ft *t, const char *worker, const char *model,
+                                const char *version)
+{
+    struct ctl_event ev;
+    base(&ev, CTL_ROLLOUT_FAILED, worker, model, version);
+    ev.stage = CTL_STAGE_HEALTH;
+    snprintf(ev.reason, sizeof(ev.reason), "health: error rate 0.2 (max 0.01)");
+    return ft_feed(t, &ev, CTL_SIG_UNSIGNED);
+}
+
+void ft_wait(struct ft *t, int64_t ms)
+{
+    t->ts_ms += ms;
 }
 
 enum fleet_verdict ft_healthy(struct ft *t, const char *worker, const char *model,

@@ -30,6 +30,8 @@ struct ft_pub {
     enum ctl_strategy_kind kind;
     uint32_t max_unavailable, canary_workers, lease_s;
     bool no_auto_rollback, no_auto_promote;
+    uint32_t health_s; /* 0 (the default here): no health window, claims end at done */
+    uint32_t stall_s;  /* 0: the strategy's default */
 };
 
 enum fleet_verdict ft_publish(struct ft *t, const char *model, const char *version, uint64_t seq,
@@ -50,6 +52,11 @@ enum fleet_verdict ft_done(struct ft *t, const char *worker, const char *model, 
                            const char *claim_id);
 enum fleet_verdict ft_failed(struct ft *t, const char *worker, const char *model,
                              const char *version, const char *claim_id);
+/** rollout.failed at stage health, naming no claim (a health window broke). */
+enum fleet_verdict ft_unhealthy(struct ft *t, const char *worker, const char *model,
+                                const char *version);
+/** Let @p ms of LogAppendTime pass before the next record. */
+void ft_wait(struct ft *t, int64_t ms);
 enum fleet_verdict ft_healthy(struct ft *t, const char *worker, const char *model,
                               const char *version);
 enum fleet_verdict ft_expire(struct ft *t, const char *claim_id);

@@ -312,6 +312,7 @@ static void pub(const char *v, uint64_t seq, enum ctl_strategy_kind kind)
     ev.strategy.kind = kind;
     ev.strategy.canary_workers = 1;
     ev.strategy.max_unavailable = 1;
+    ev.strategy.health_s = 0; /* these logs show the rules without health windows */
     snprintf(ev.manifest.key, sizeof(ev.manifest.key), "models/mnist/%s/manifest.json", v);
     L(CTL_SIG_OK, &ev);
 }

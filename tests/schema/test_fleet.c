@@ -427,6 +427,160 @@ static void test_canary(void)
     KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_ROLLING);
 }
 
+/* Issue 16: with a health window a rolling claim holds its slot from grant
+ * to rollout.healthy, so no more than max_unavailable workers ever run a
+ * version no window has judged; a health failure ends the claim and rolls
+ * back; a restarted worker's held claim ends at its worker.joined. */
+static void test_health_hold(void)
+{
+    four_workers_on_v1();
+    ft_publish(&T, M, "v2", 2,
+               &(struct ft_pub){.kind = CTL_STRATEGY_ROLLING, .max_unavailable = 1, .health_s = 5});
+    ft_claim(&T, "w1", M, "v2", "c1");
+    KT_ASSERT(T.res.granted);
+    ft_done(&T, "w1", M, "v2", "c1");
+    struct fleet_model_info mi;
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.active_claims, 1);
+    KT_ASSERT_INT_EQ(mi.held_claims, 1);
+    KT_ASSERT_INT_EQ(mi.claims[0].status, FLEET_CLAIM_ACTIVE);
+    KT_ASSERT(mi.claims[0].swapped_offset >= 0);
+    KT_ASSERT_STR_EQ(fleet_worker_version(T.fs, "w1", M), "v2");
+    struct fleet_plan plan;
+    fleet_plan_worker(T.fs, "w1", M, "v2", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_NONE); /* swapped: nothing more to do */
+    ft_claim(&T, "w2", M, "v2", "c2");
+    KT_ASSERT(!T.res.granted && strstr(T.res.reason, "max_unavailable"));
+    ft_healthy(&T, "w1", M, "v2");
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.active_claims, 0);
+    KT_ASSERT_INT_EQ(mi.claims[0].status, FLEET_CLAIM_DONE);
+    ft_claim(&T, "w2", M, "v2", "c3");
+    KT_ASSERT(T.res.granted);
+    ft_done(&T, "w2", M, "v2", "c3");
+    /* w2 restarts inside its window: the claim ends at its worker.joined */
+    ft_joined(&T, "w2", M, "v2");
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.active_claims, 0);
+    ft_claim(&T, "w3", M, "v2", "c4");
+    ft_done(&T, "w3", M, "v2", "c4");
+    ft_claim(&T, "w4", M, "v2", "c5");
+    KT_ASSERT(!T.res.granted);
+    /* w3's window breaks: its claim fails, the fleet goes back to v1, and
+     * only the two that swapped have anything to do */
+    KT_ASSERT_INT_EQ(ft_unhealthy(&T, "w3", M, "v2"), FLEET_APPLIED);
+    KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_ROLLED_BACK);
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_STR_EQ(mi.target, "v1");
+    KT_ASSERT_INT_EQ(mi.active_claims, 0);
+    KT_ASSERT_INT_EQ(mi.claims[3].status, FLEET_CLAIM_FAILED);
+    KT_ASSERT(strstr(mi.halt_reason, "w3 failed") && strstr(mi.halt_reason, "health") &&
+              strstr(mi.halt_reason, "error rate 0.2"));
+    fleet_plan_worker(T.fs, "w4", M, "v1", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_NONE);
+    fleet_plan_worker(T.fs, "w3", M, "v2", &plan);
+    KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_CLAIM);
+    /* the way back is not held for a window */
+    ft_claim(&T, "w3", M, "v1", "c6");
+    KT_ASSERT(T.res.granted);
+    ft_done(&T, "w3", M, "v1", "c6");
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.active_claims, 0);
+
+    /* a new publication ends claims held for the old target's windows */
+    four_workers_on_v1();
+    ft_publish(&T, M, "v2", 2,
+               &(struct ft_pub){.kind = CTL_STRATEGY_ROLLING, .max_unavailable = 1, .health_s = 5});
+    ft_claim(&T, "w1", M, "v2", "c1");
+    ft_done(&T, "w1", M, "v2", "c1");
+    ft_publish(&T, M, "v3", 3,
+               &(struct ft_pub){.kind = CTL_STRATEGY_ROLLING, .max_unavailable = 1, .health_s = 5});
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT_INT_EQ(mi.active_claims, 0);
+    KT_ASSERT_INT_EQ(mi.held_claims, 0);
+}
+
+/* Issue 16: a blue/green worker whose health window breaks after the cutover
+ * rolls the fleet back by the flip back, while the verdict is still open. */
+static void test_bluegreen_health(void)
+{
+    const char *members[] = {"w1", "w2", "w3"};
+    for (int late = 0; late < 2; late++) {
+        ft_fini(&T);
+        ft_init(&T);
+        ft_publish(&T, M, "v1", 1, NULL);
+        for (int i = 0; i < 3; i++)
+            ft_joined(&T, members[i], M, "v1");
+        ft_publish(&T, M, "v2", 2, &(struct ft_pub){.kind = CTL_STRATEGY_BLUEGREEN, .health_s = 5});
+        for (int i = 0; i < 3; i++)
+            ft_staged(&T, members[i], M, "v2");
+        ft_cutover(&T, M, "v2");
+        KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_COMPLETE);
+        for (int i = 0; i < 3; i++)
+            ft_done(&T, members[i], M, "v2", NULL);
+        ft_healthy(&T, "w1", M, "v2");
+        if (late) {
+            /* every flipped worker said healthy: the verdict is in, a later
+             * failure is recorded only */
+            ft_healthy(&T, "w2", M, "v2");
+            ft_healthy(&T, "w3", M, "v2");
+            ft_unhealthy(&T, "w3", M, "v2");
+            KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_COMPLETE);
+            continue;
+        }
+        KT_ASSERT_INT_EQ(ft_unhealthy(&T, "w2", M, "v2"), FLEET_APPLIED);
+        int64_t at = T.offset - 1;
+        KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_ROLLED_BACK);
+        struct fleet_model_info mi;
+        fleet_model_get(T.fs, M, &mi);
+        KT_ASSERT_STR_EQ(mi.target, "v1");
+        KT_ASSERT_INT_EQ(mi.cutover_offset, at); /* flipped back at the failure's offset */
+        for (int i = 0; i < 3; i++) {
+            struct fleet_plan plan;
+            KT_ASSERT_STR_EQ(fleet_worker_version(T.fs, members[i], M), "v1");
+            fleet_plan_worker(T.fs, members[i], M, "v2", &plan);
+            KT_ASSERT_INT_EQ(plan.action, FLEET_ACT_FLIP);
+        }
+    }
+}
+
+/* Issue 16: no claim granted and no done for stall_s: stalled. */
+static void test_stall(void)
+{
+    four_workers_on_v1();
+    ft_publish(&T, M, "v2", 2,
+               &(struct ft_pub){.kind = CTL_STRATEGY_ROLLING, .health_s = 5, .stall_s = 30});
+    ft_claim(&T, "w1", M, "v2", "c1");
+    struct fleet_model_info mi;
+    fleet_model_get(T.fs, M, &mi);
+    int64_t since;
+    KT_ASSERT(!fleet_model_stalled(&mi, mi.progress_ms + 29999, &since));
+    KT_ASSERT(fleet_model_stalled(&mi, mi.progress_ms + 30000, &since));
+    KT_ASSERT_INT_EQ(since, 30000);
+    /* refusals are not progress; a done is */
+    ft_wait(&T, 40000);
+    ft_claim(&T, "w2", M, "v2", "c2");
+    KT_ASSERT(!T.res.granted);
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT(fleet_model_stalled(&mi, T.ts_ms, NULL));
+    ft_done(&T, "w1", M, "v2", "c1");
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT(!fleet_model_stalled(&mi, T.ts_ms, NULL));
+    /* a finished rollout is never stalled */
+    ft_healthy(&T, "w1", M, "v2");
+    for (int i = 2; i <= 4; i++) {
+        char w[8], c[8];
+        snprintf(w, sizeof(w), "w%d", i);
+        snprintf(c, sizeof(c), "k%d", i);
+        ft_claim(&T, w, M, "v2", c);
+        ft_done(&T, w, M, "v2", c);
+        ft_healthy(&T, w, M, "v2");
+    }
+    KT_ASSERT_INT_EQ(ft_phase(&T, M), FLEET_COMPLETE);
+    fleet_model_get(T.fs, M, &mi);
+    KT_ASSERT(!fleet_model_stalled(&mi, T.ts_ms + 10000000, NULL));
+}
+
 static void test_bluegreen(void)
 {
     ft_fini(&T);
@@ -740,6 +894,9 @@ int main(void)
     KT_RUN(test_every_phase_event_pair);
     KT_RUN(test_canary);
     KT_RUN(test_bluegreen);
+    KT_RUN(test_health_hold);
+    KT_RUN(test_bluegreen_health);
+    KT_RUN(test_stall);
     KT_RUN(test_bluegreen_rollback_rolling);
     KT_RUN(test_rollback);
     KT_RUN(test_lease_expiry);

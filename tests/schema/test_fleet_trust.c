@@ -84,6 +84,7 @@ static void ev_pub(struct tc *t, struct ctl_event *ev, const char *ver, uint64_t
     ev->strategy.kind = kind;
     ev->strategy.max_unavailable = max_unavailable;
     ev->strategy.lease_s = 5;
+    ev->strategy.health_s = 0; /* the simulated workers say done, never healthy */
 }
 
 static void ev_w(struct tc *t, struct ctl_event *ev, enum ctl_type type, const char *worker,
