@@ -973,7 +973,7 @@ static void on_failed(struct feed *f)
     if (c && c->status == FLEET_CLAIM_ACTIVE)
         claim_end(f, m, c, FLEET_CLAIM_FAILED);
     char why[CTL_REASON_CAP];
-    snprintf(why, sizeof(why), "%s failed %s %s at %s: %.100s", ev->worker, m->name, ev->version,
+    snprintf(why, sizeof(why), "%s failed %s %s at %s: %.300s", ev->worker, m->name, ev->version,
              ctl_stage2str(ev->stage), ev->reason);
     if (strcmp(ev->version, m->target)) {
         result(f, FLEET_APPLIED, "%s (not the target: no phase change)", why);

@@ -101,7 +101,7 @@ static void job_collect(agent *a, struct served_model *sm)
     } else if (job->action == FLEET_ACT_LOAD) {
         mr->retry_backoff_ms = 0;
         agent_activate(a, sm, job->loaded, NULL, &job->timings, CTL_MODE_INPLACE);
-        agent_bake_start(a, sm, job->version);
+        agent_health_start(a, sm, job->version, NULL);
         job->loaded = NULL;
     } else if (job->action == FLEET_ACT_STAGE) {
         mr->retry_backoff_ms = 0;
@@ -129,7 +129,7 @@ static void activate_prepared(agent *a, struct served_model *sm, const char *cla
     char version[CTL_NAME_CAP];
     snprintf(version, sizeof(version), "%s", v->version);
     agent_activate(a, sm, v, claim_id, &mr->prepared_timings, CTL_MODE_INPLACE);
-    agent_bake_start(a, sm, version);
+    agent_health_start(a, sm, version, claim_id);
 }
 
 /* load or claim: prepare the version, then (claim) ask for a slot. */
@@ -202,6 +202,7 @@ static void step_flip(agent *a, struct served_model *sm, const struct fleet_plan
         KF_LOG_I("agent", "%s: cutover to %s at %" PRId64 " ms", sm->name, plan->version,
                  kf_clock_wall_ms());
         agent_emit_done(a, sm, plan->version, NULL, CTL_MODE_CUTOVER, &t);
+        agent_health_start(a, sm, plan->version, NULL);
     } else if (!mr->job && !failed_here) {
         /* Not staged here (joined late, or restarted): load it now. */
         agent_job_prepare(a, sm, plan->version, FLEET_ACT_LOAD);
@@ -212,7 +213,7 @@ static void model_step(agent *a, struct served_model *sm)
 {
     struct model_rollout *mr = agent_rollout(a, sm);
     job_collect(a, sm);
-    agent_bake_check(a, sm);
+    agent_health_check(a, sm);
     if (a->handoff.phase != HANDOFF_IDLE && a->handoff.sm == sm)
         return; /* its swap is under way */
     if (mr->retry_at_us && kf_clock_mono_us() < mr->retry_at_us)

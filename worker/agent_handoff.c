@@ -218,7 +218,7 @@ static void rejoining_step(agent *a, struct handoff *h)
              sm->name, (now - h->t_leave_us) / 1e3, (now - h->t_flip_us) / 1e3, st.assigned,
              settled ? "" : "; the group did not settle in time");
     agent_emit_done(a, sm, h->version, h->claim_id, CTL_MODE_HANDOFF, &h->timings);
-    agent_bake_start(a, sm, h->version);
+    agent_health_start(a, sm, h->version, h->claim_id);
     *h = (struct handoff){.phase = HANDOFF_IDLE};
 }
 

@@ -4,9 +4,9 @@
  *
  * Who calls whom (no file calls back into one that calls it):
  *   agent.c ──> agent_handoff.c ──> agent_job.c
- *      │              └──────────> agent_bake.c ──> agent_report.c
+ *      │              └──────────> agent_health.c ──> agent_report.c
  *      ├──> agent_upkeep.c ───────────────────────> agent_report.c
- *      └──> agent_job.c, agent_bake.c, agent_report.c
+ *      └──> agent_job.c, agent_health.c, agent_report.c
  */
 #ifndef KF_WORKER_AGENT_IMPL_H
 #define KF_WORKER_AGENT_IMPL_H
@@ -56,6 +56,19 @@ struct agent_job {
     struct ctl_timings timings;
 };
 
+/** The health window after a swap (agent_health.c): a canary's bake, or
+ *  strategy.health_s after a rolling swap or a blue/green flip. */
+struct health_watch {
+    bool on;
+    bool canary;    /* a canary's bake: no traffic is no verdict */
+    uint32_t len_s; /* bake_s or health_s */
+    char version[CTL_NAME_CAP];
+    char claim_id[CTL_NAME_CAP]; /* the claim that holds a slot through it, or "" */
+    int64_t until_ms;
+    double baseline_p99_us;    /* this worker's p99 before the swap */
+    struct health_counts start; /* counts at the swap: before it, and to subtract after */
+};
+
 /** One model's rollout state on this worker. */
 struct model_rollout {
     struct agent_job *job;              /* the version being prepared, or NULL */
@@ -73,12 +86,7 @@ struct model_rollout {
      * the rollout: the store's outage is not the version's fault. */
     int64_t retry_at_us;
     int64_t retry_backoff_ms;
-    /* Canary bake: health of the version since it was swapped in. */
-    bool baking;
-    char bake_version[CTL_NAME_CAP];
-    int64_t bake_until_ms;
-    double baseline_p99_us;
-    struct health_counts bake_start;
+    struct health_watch watch; /* the health window after its last swap */
     metric_series *m_version_info;
 };
 
@@ -155,9 +163,13 @@ void agent_activate(agent *a, struct served_model *sm, struct slot_version *v, c
                     struct ctl_timings *t, enum ctl_mode mode);
 void agent_version_info(agent *a, struct served_model *sm);
 
-/* agent_bake.c: the canary bake */
-void agent_bake_start(agent *a, struct served_model *sm, const char *version);
-void agent_bake_check(agent *a, struct served_model *sm);
+/* agent_health.c: the health window after a swap (a canary's bake included) */
+/** @brief Open the window after a swap to @p version under @p claim_id (NULL: none), if the
+ *         strategy and phase give it one. */
+void agent_health_start(agent *a, struct served_model *sm, const char *version,
+                        const char *claim_id);
+/** @brief Judge the open window: healthy, failed, or not yet. */
+void agent_health_check(agent *a, struct served_model *sm);
 
 /* agent_handoff.c */
 void agent_handoff_begin(agent *a, struct served_model *sm, const char *claim_id);

@@ -43,7 +43,7 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double health_p99(struct health_window *h, bool clear)
+static double p99_of(struct health_window *h, bool clear, size_t *count)
 {
     uint32_t copy[HEALTH_WINDOW];
     pthread_mutex_lock(&h->lock);
@@ -52,8 +52,20 @@ double health_p99(struct health_window *h, bool clear)
     if (clear)
         h->lat_n = h->lat_pos = 0;
     pthread_mutex_unlock(&h->lock);
+    *count = n;
     if (!n)
         return 0;
     qsort(copy, n, sizeof(copy[0]), cmp_u32);
     return copy[(size_t)((double)(n - 1) * 0.99)];
+}
+
+double health_p99(struct health_window *h, bool clear)
+{
+    size_t n;
+    return p99_of(h, clear, &n);
+}
+
+double health_p99_n(struct health_window *h, size_t *n)
+{
+    return p99_of(h, false, n);
 }

@@ -3,7 +3,7 @@
  * @brief A model's health on live traffic: the latencies of its recent
  *        requests and its request and error counts. The inference thread
  *        records every answered request; the rollout agent (main thread)
- *        reads it to judge a canary's bake.
+ *        reads it to judge the health window after a swap (agent_health.c).
  *
  * @locality health_record from any thread; the rest from one thread.
  */
@@ -39,5 +39,7 @@ struct health_counts health_counts(struct health_window *h);
  *        the window, so that after a swap it holds the new version's only.
  */
 double health_p99(struct health_window *h, bool clear);
+/** @brief p99 of the window without clearing it; @p n: how many latencies it holds. */
+double health_p99_n(struct health_window *h, size_t *n);
 
 #endif

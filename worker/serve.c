@@ -25,6 +25,9 @@
 #include "worker/offtrack.h"
 #include "worker/reply_to.h"
 #include "worker/serve_txn.h"
+#if KFLEET_TEST_HOOKS
+#include "worker/test_fault.h"
+#endif
 
 #include <inttypes.h>
 #include <math.h>
@@ -403,6 +406,24 @@ static void reject(struct serve *s, struct serve_rec *r, const char *code, const
     send_dlq(s, r, code, message);
 }
 
+#if KFLEET_TEST_HOOKS
+/* A slowed version (test_fault.h) answers its batch late: now, after the hold. */
+static int64_t test_fault_hold(struct batch_item **items, size_t n, const struct slot_version *v,
+                               int err, int64_t now)
+{
+    int64_t oldest = now;
+    for (size_t i = 0; i < n; i++) {
+        const struct serve_rec *r = items[i]->opaque;
+        oldest = r->received_us < oldest ? r->received_us : oldest;
+    }
+    int64_t hold = !err && v ? worker_test_fault_delay_us(v->version, now - oldest) : 0;
+    if (!hold)
+        return now;
+    kf_sleep_ms((hold + 999) / 1000);
+    return kf_clock_mono_us();
+}
+#endif
+
 /* Inference thread: a batch finished or could not run. */
 static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const float *outputs,
                           size_t output_width, const struct slot_version *v, int err,
@@ -417,6 +438,9 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
     /* Once a record's last message is produced, the main thread may settle
      * and free it at any moment (its delivery report): every read of the
      * record happens before its send. */
+#if KFLEET_TEST_HOOKS
+    now = test_fault_hold(items, n, v, err, now);
+#endif
     for (size_t i = 0; i < n; i++) {
         struct serve_rec *r = items[i]->opaque;
         size_t rows = r->item.rows;
@@ -428,6 +452,13 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
             atomic_store(&r->pending, 1);
             send_response(s, r, RESP_EXPIRED, "expired", "deadline_ms passed while queued", NULL, 0,
                           NULL, NULL, 0);
+#if KFLEET_TEST_HOOKS
+        } else if (!err && worker_test_fault_error(v->version)) {
+            health_record(&r->sm->health, latency_us, true);
+            atomic_store(&r->pending, 1);
+            send_response(s, r, RESP_ERROR, "test_fault", "KFLEET_TEST_FAULT: injected error",
+                          NULL, 0, v, NULL, 0);
+#endif
         } else if (!err) {
             const float *out = outputs + row * output_width;
             bool finite = true;

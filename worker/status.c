@@ -3,6 +3,7 @@
 #include "worker/status.h"
 
 #include "common/kf_buf.h"
+#include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "schema/json_impl.h"
 #include "worker/http.h"
@@ -38,14 +39,19 @@ static json_t *model_json(status *st, struct served_model *sm)
     bool known = !fleet_model_get(control_fleet(st->d.control), sm->name, &mi);
     struct agent_model_status as;
     agent_model_status(st->d.agent, sm, &as);
+    int64_t since_ms = 0;
+    bool stalled = known && fleet_model_stalled(&mi, kf_clock_wall_ms(), &since_ms);
     /* ju_text: names are validated, but a string that is not UTF-8 must
      * not leave /status stale (json_pack refuses it). */
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "model", ju_text(sm->name),
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:b, s:f}", "model",
+                     ju_text(sm->name),
                      "active", ju_text(active), "standby", ju_text(standby), "preparing",
                      ju_text(as.preparing), "target", ju_text(known ? mi.target : ""), "phase",
                      ju_text(known ? fleet_phase2str(mi.phase) : "unknown"), "claim",
                      ju_text(as.claim_id), "resident_bytes",
-                     (json_int_t)slot_resident_bytes(sm->slot));
+                     (json_int_t)slot_resident_bytes(sm->slot), "halt_reason",
+                     ju_text(known ? mi.halt_reason : ""), "stalled", stalled,
+                     "since_progress_s", (double)since_ms / 1e3);
 }
 
 static json_t *status_json(status *st)
@@ -90,6 +96,8 @@ static void gauges(status *st)
                            m->rollout_phase,
                            (const char *const[]){sm->name, fleet_phase2str((enum fleet_phase)p)}),
                        known && mi.phase == (enum fleet_phase)p ? 1 : 0);
+        metric_set(metrics_series(m->rollout_stalled, (const char *const[]){sm->name}),
+                   known && fleet_model_stalled(&mi, kf_clock_wall_ms(), NULL) ? 1 : 0);
     }
 }
 

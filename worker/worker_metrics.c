@@ -55,6 +55,14 @@ int worker_metrics_init(struct worker_metrics *m)
         m->reg, "kfleet_rollout_phase",
         "1 for the rollout phase of each served model as the control log gives it, 0 otherwise.",
         METRIC_GAUGE, (const char *const[]){"model", "phase", NULL}, NULL, 0);
+    /* fleet_model_stalled: under way, and no claim granted, no done, staged
+     * or healthy for strategy.stall_s. The "rollout halted" alert fires on it
+     * as on a halt: either way nothing moves without someone. */
+    m->rollout_stalled = metrics_family(
+        m->reg, "kfleet_rollout_stalled",
+        "1 while the rollout of each served model is under way and has made no progress (no "
+        "claim granted, no done, staged or healthy) for its strategy's stall_s, 0 otherwise.",
+        METRIC_GAUGE, (const char *const[]){"model", NULL}, NULL, 0);
     m->worker_info = metrics_family(
         m->reg, "kfleet_worker_info", "1, labelled with the worker's id, backend and device.",
         METRIC_GAUGE, (const char *const[]){"worker", "backend", "device", NULL}, NULL, 0);

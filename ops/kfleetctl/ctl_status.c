@@ -5,6 +5,7 @@
 #include "ops/kfleetctl/ctl.h"
 
 #include "common/kf_buf.h"
+#include "common/kf_clock.h"
 #include "common/kf_err.h"
 #include "common/kio_admin.h"
 #include "schema/json_impl.h"
@@ -40,8 +41,10 @@ static void print_models(const struct ctl_opts *o, const fleet_state *fs)
             const struct fleet_claim *cl = &mi.claims[c];
             if (!cl->granted || cl->status != FLEET_CLAIM_ACTIVE)
                 continue;
+            /* (health): swapped, holding the slot through its health window */
             n += (size_t)snprintf(holders + n, n < sizeof(holders) ? sizeof(holders) - n : 0,
-                                  "%s%s", n ? "," : "", cl->worker);
+                                  "%s%s%s", n ? "," : "", cl->worker,
+                                  cl->swapped_offset >= 0 ? "(health)" : "");
         }
         char slots[32];
         snprintf(slots, sizeof(slots), "%zu/%u", mi.active_claims,
@@ -49,8 +52,17 @@ static void print_models(const struct ctl_opts *o, const fleet_state *fs)
         printf("%-20s %-10s %-14s %-14s %-8s %s\n", mi.model, fleet_phase2str(mi.phase),
                mi.target[0] ? mi.target : "-", mi.previous_good[0] ? mi.previous_good : "-", slots,
                holders[0] ? holders : "-");
+        /* Why it stopped, with the figures the failing worker appended
+         * (a health window: requests, error rate and p99 against before). */
         if (mi.halt_reason[0])
-            printf("%20s halted: %s\n", "", mi.halt_reason);
+            printf("%20s %s: %s\n", "", mi.phase == FLEET_ROLLED_BACK ? "rolled back" : "halted",
+                   mi.halt_reason);
+        int64_t since_ms;
+        if (fleet_model_stalled(&mi, kf_clock_wall_ms(), &since_ms))
+            printf("%20s stalled: no claim granted and no done, staged or healthy for %.0f s "
+                   "(stall_s %u)%s%s\n",
+                   "", (double)since_ms / 1e3, mi.strategy->stall_s,
+                   holders[0] ? "; slots held by " : "", holders);
     }
 }
 

@@ -1,0 +1,38 @@
+/**
+ * @file test_fault.h
+ * @brief A version that passes its golden check but misbehaves on live
+ *        traffic, for the health-window tests (issue 16). Built only with
+ *        -Dtest_hooks=true (KFLEET_TEST_HOOKS=1); callers wrap their use in
+ *        `#if KFLEET_TEST_HOOKS`, and ops/check-test-hooks finds any
+ *        worker_test_* symbol or KFLEET_TEST_ string in a release build.
+ *
+ * KFLEET_TEST_FAULT=VERSION:errors=F   answer a fraction F (0..1) of the
+ *                                      requests VERSION computes with an
+ *                                      error (code "test_fault"): every
+ *                                      round(1/F)-th, deterministically
+ * KFLEET_TEST_FAULT=VERSION:slow=X     answer VERSION's batches X times as
+ *                                      late as they would be: sleep (X-1) x
+ *                                      the batch's oldest request's time in
+ *                                      the worker so far (at most 1 s)
+ *
+ * Read once, at the first call. Golden vectors run through the loader, not
+ * the serving path, so the version still loads and validates.
+ *
+ * @locality any thread
+ */
+#ifndef KF_WORKER_TEST_FAULT_H
+#define KF_WORKER_TEST_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** @brief Whether the next request computed by @p version is to fail. */
+bool worker_test_fault_error(const char *version);
+
+/**
+ * @brief How long (µs) to hold a batch of @p version whose oldest request has
+ *        spent @p held_us in the worker, 0 when the version is not slowed.
+ */
+int64_t worker_test_fault_delay_us(const char *version, int64_t held_us);
+
+#endif
