@@ -45,6 +45,8 @@ enum opt {
     OPT_MAX_UNAVAILABLE,
     OPT_CANARY_WORKERS,
     OPT_BAKE,
+    OPT_HEALTH_WINDOW,
+    OPT_STALL_AFTER,
     OPT_AUTO_ROLLBACK,
     OPT_NO_AUTO_ROLLBACK,
     OPT_AUTO_PROMOTE,
@@ -83,6 +85,8 @@ static const struct {
     {OPT_MAX_UNAVAILABLE, CMD_PUSH, "--max-unavailable"},
     {OPT_CANARY_WORKERS, CMD_PUSH, "--canary-workers"},
     {OPT_BAKE, CMD_PUSH, "--bake"},
+    {OPT_HEALTH_WINDOW, CMD_PUSH, "--health-window"},
+    {OPT_STALL_AFTER, CMD_PUSH, "--stall-after"},
     {OPT_AUTO_ROLLBACK, CMD_PUSH, "--auto-rollback"},
     {OPT_NO_AUTO_ROLLBACK, CMD_PUSH, "--no-auto-rollback"},
     {OPT_AUTO_PROMOTE, CMD_PUSH, "--auto-promote"},
@@ -122,6 +126,8 @@ static const struct option long_opts[] = {
     {"max-unavailable", required_argument, NULL, OPT_MAX_UNAVAILABLE},
     {"canary-workers", required_argument, NULL, OPT_CANARY_WORKERS},
     {"bake", required_argument, NULL, OPT_BAKE},
+    {"health-window", required_argument, NULL, OPT_HEALTH_WINDOW},
+    {"stall-after", required_argument, NULL, OPT_STALL_AFTER},
     {"auto-rollback", optional_argument, NULL, OPT_AUTO_ROLLBACK},
     {"no-auto-rollback", no_argument, NULL, OPT_NO_AUTO_ROLLBACK},
     {"auto-promote", optional_argument, NULL, OPT_AUTO_PROMOTE},
@@ -155,7 +161,8 @@ static void usage(FILE *out)
           "       [--max-unavailable N] [--canary-workers N] [--bake SECONDS]\n"
           "       [--auto-rollback[=BOOL] | --no-auto-rollback] [--auto-promote[=BOOL]]\n"
           "       [--lease SECONDS] [--swap-mode auto|inplace|handoff]\n"
-          "       [--max-error-rate R] [--max-p99-ratio X]\n"
+          "       [--max-error-rate R] [--max-p99-ratio X] [--health-window SECONDS]\n"
+          "       [--stall-after SECONDS]\n"
           "  rollback|promote|pause|resume|abort --model M [--to V] --key K --reason TEXT\n"
           "       [--dry-run] [--force]\n"
           "                          a signed rollout.command (checked against the log first;\n"
@@ -362,6 +369,16 @@ static int parse_args(struct cli *c, int argc, char **argv)
             break;
         case OPT_BAKE:
             if ((rc = parse_u32("--bake", optarg, 0, 7 * 86400, true, &c->strategy.bake_s)))
+                return rc;
+            break;
+        case OPT_HEALTH_WINDOW:
+            if ((rc = parse_u32("--health-window", optarg, 0, 86400, true,
+                                &c->strategy.health_s)))
+                return rc;
+            break;
+        case OPT_STALL_AFTER:
+            if ((rc = parse_u32("--stall-after", optarg, 1, 30 * 86400, true,
+                                &c->strategy.stall_s)))
                 return rc;
             break;
         case OPT_LEASE:

@@ -7,7 +7,9 @@
 # ROLLOUT_RATE requests/s (default 300), ROLLOUT_SWAP_MODE (default inplace),
 # ROLLOUT_DELIVERY (at_least_once, the default, or exactly_once: the client
 # reads committed), ROLLOUT_COMMIT_INTERVAL_MS (exactly_once's commit interval,
-# default 50). bench/rollout/compare.sh runs both deliveries and prints ratios.
+# default 50), ROLLOUT_HEALTH_S (the health window, default 0: the bench times the
+# swaps, and a window would add its length per worker to the total). bench/rollout/compare.sh
+# runs both deliveries and prints ratios.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -72,7 +74,7 @@ client 20 during >"$tmp/during" &
 cpid=$!
 sleep 4
 pub push --model "ro-$sfx" --version v2 --weights "$tmp/v2.safetensors" --key "$tmp/k.key" \
-    --strategy rolling --max-unavailable 1
+    --strategy rolling --max-unavailable 1 --health-window "${ROLLOUT_HEALTH_S:-0}"
 wait $cpid || true
 during=$(cat "$tmp/during")
 sleep 6 # one more lag refresh after the load

@@ -281,7 +281,7 @@ static void rolling(const char *mode, enum delivery d)
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 1000, 60), 0);
     int before = env.n_sent;
     struct ctl_strategy st;
-    ctl_strategy_default(&st);
+    kt_strategy_default(&st);
     st.max_unavailable = 1;
     kt_env_announce(&env, &v2, 2, &st, &env.trusted);
     load_until_active("v2", 120);
@@ -341,7 +341,7 @@ static void scenario_canary(void)
     kt_env_send(&env, 500);
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 500, 60), 0);
     struct ctl_strategy st;
-    ctl_strategy_default(&st);
+    kt_strategy_default(&st);
     st.kind = CTL_STRATEGY_CANARY;
     st.canary_workers = 1;
     st.bake_s = 3;
@@ -457,7 +457,7 @@ static void scenario_bluegreen(void)
     kt_env_send(&env, 500);
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 500, 60), 0);
     struct ctl_strategy st;
-    ctl_strategy_default(&st);
+    kt_strategy_default(&st);
     st.kind = CTL_STRATEGY_BLUEGREEN;
     kt_env_announce(&env, &v2, 2, &st, &env.trusted);
     load_until_active("v2", 120);
@@ -543,7 +543,7 @@ static void scenario_kill(void)
     kt_env_send(&env, 300);
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 300, 60), 0);
     struct ctl_strategy st;
-    ctl_strategy_default(&st);
+    kt_strategy_default(&st);
     st.lease_s = 5;
     kt_env_announce(&env, &v2, 2, &st, &env.trusted);
     /* w0 claims, is granted, and sits on it (the drill delay): kill it there. */
@@ -592,7 +592,7 @@ static void scenario_canaryfail(void)
     kt_env_send(&env, 300);
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 300, 60), 0);
     struct ctl_strategy st;
-    ctl_strategy_default(&st);
+    kt_strategy_default(&st);
     st.kind = CTL_STRATEGY_CANARY;
     st.canary_workers = 1;
     st.bake_s = 3;
@@ -649,7 +649,7 @@ static void scenario_forgery(void)
     kt_env_send(&env, 300);
     KT_ASSERT_INT_EQ(kt_env_collect(&env, 0, 300, 60), 0);
     struct ctl_strategy st;
-    ctl_strategy_default(&st);
+    kt_strategy_default(&st);
     st.max_unavailable = 1;
     kt_env_announce(&env, &v2, 2, &st, &env.trusted);
 

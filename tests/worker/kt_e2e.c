@@ -170,6 +170,12 @@ void kt_env_append(struct kt_env *e, const struct ctl_event *ev,
     produce_signed(e, ev, signer);
 }
 
+void kt_strategy_default(struct ctl_strategy *st)
+{
+    ctl_strategy_default(st);
+    st->health_s = KT_HEALTH_S;
+}
+
 void kt_env_announce(struct kt_env *e, const struct kt_version *v, uint64_t seq,
                      const struct ctl_strategy *st, const struct crypto_ed25519_key *signer)
 {
@@ -183,6 +189,8 @@ void kt_env_announce(struct kt_env *e, const struct kt_version *v, uint64_t seq,
     ev.manifest = v->ref;
     if (st)
         ev.strategy = *st;
+    else
+        kt_strategy_default(&ev.strategy);
     produce_signed(e, &ev, signer);
 }
 

@@ -45,10 +45,14 @@ char *kt_push(struct kt_env *e, const char *publish_bin, const char *version, co
     char key[320], log[320];
     snprintf(key, sizeof(key), "%s/trusted.key", e->dir);
     snprintf(log, sizeof(log), "%s/push-%s.log", e->dir, version);
-    const char *argv[48] = {publish_bin, "push",    "-b",     e->brokers,  "--control-topic",
-                            e->t_ctl,    "--model", e->model, "--version", version,
-                            "--weights", weights,   "--key",  key,         "--no-progress"};
-    int n = 15;
+    char health[16];
+    snprintf(health, sizeof(health), "%d", KT_HEALTH_S);
+    /* The tests' short health window (kt_e2e.h); @p extra may override it. */
+    const char *argv[48] = {publish_bin,       "push",    "-b",     e->brokers,  "--control-topic",
+                            e->t_ctl,          "--model", e->model, "--version", version,
+                            "--weights",       weights,   "--key",  key,         "--no-progress",
+                            "--health-window", health};
+    int n = 17;
     for (int i = 0; extra && extra[i]; i++) {
         KT_ASSERT(n + 1 < (int)(sizeof(argv) / sizeof(argv[0])));
         argv[n++] = extra[i];

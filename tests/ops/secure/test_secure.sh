@@ -126,7 +126,7 @@ client_pid=$!
 sleep 4
 "$pub" -F "$(conf publisher)" push --model "$model" --version v2 \
     --weights "$work/v2.safetensors" --key "$work/release.key" --no-progress \
-    --strategy rolling --max-unavailable 1
+    --strategy rolling --max-unavailable 1 --health-window 2
 lap "v2 published"
 client_rc=0
 wait "$client_pid" || client_rc=$?
