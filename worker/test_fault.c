@@ -13,53 +13,88 @@
 
 #define FAULT_ENV "KFLEET_TEST_FAULT"
 #define MAX_DELAY_US 1000000
+#define MIN_BASE_US 2000
 
-static struct {
+#define MAX_FAULTS 4
+
+static struct fault {
     char version[SCHEMA_NAME_CAP];
     uint64_t every; /* errors: every n-th request fails; 0 none */
     double slow;    /* slow: the factor; 0 none */
-} fault;
+} faults[MAX_FAULTS];
+static size_t n_faults;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_uint_fast64_t computed;
+
+/* One "VERSION:errors=F" or "VERSION:slow=X" of @p len bytes. */
+static bool parse_one(const char *spec, size_t len)
+{
+    const char *colon = memchr(spec, ':', len);
+    struct fault *f = &faults[n_faults];
+    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(f->version) ||
+        n_faults == MAX_FAULTS)
+        return false;
+    char rule[64];
+    snprintf(rule, sizeof(rule), "%.*s", (int)(len - (size_t)(colon + 1 - spec)), colon + 1);
+    *f = (struct fault){0};
+    double x;
+    char end;
+    if (sscanf(rule, "errors=%lf%c", &x, &end) == 1 && x > 0 && x <= 1)
+        f->every = (uint64_t)(1 / x + 0.5);
+    else if (sscanf(rule, "slow=%lf%c", &x, &end) == 1 && x > 1)
+        f->slow = x;
+    else
+        return false;
+    snprintf(f->version, sizeof(f->version), "%.*s", (int)(colon - spec), spec);
+    n_faults++;
+    return true;
+}
 
 static void parse(void)
 {
     const char *env = getenv(FAULT_ENV);
-    const char *colon = env ? strchr(env, ':') : NULL;
-    if (!colon || (size_t)(colon - env) >= sizeof(fault.version))
-        return;
-    snprintf(fault.version, sizeof(fault.version), "%.*s", (int)(colon - env), env);
-    double x;
-    if (sscanf(colon + 1, "errors=%lf", &x) == 1 && x > 0 && x <= 1)
-        fault.every = (uint64_t)(1 / x + 0.5);
-    else if (sscanf(colon + 1, "slow=%lf", &x) == 1 && x > 1)
-        fault.slow = x;
-    else
-        fault.version[0] = '\0';
-    if (fault.version[0])
-        KF_LOG_W("test", "%s=%s: version %s misbehaves on live traffic (test build)", FAULT_ENV,
-                 env, fault.version);
-    else
-        KF_LOG_E("test", "%s=%s: expected VERSION:errors=F or VERSION:slow=X", FAULT_ENV, env);
+    for (const char *p = env; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (!parse_one(p, len)) {
+            KF_LOG_E("test", "%s=%s: expected VERSION:errors=F or VERSION:slow=X, comma-separated",
+                     FAULT_ENV, env);
+            n_faults = 0;
+            return;
+        }
+        p += len + (p[len] == ',');
+    }
+    for (size_t i = 0; i < n_faults; i++)
+        KF_LOG_W("test", "%s: version %s misbehaves on live traffic (test build)", FAULT_ENV,
+                 faults[i].version);
 }
 
-static bool faulty(const char *version)
+static const struct fault *fault_of(const char *version)
 {
     pthread_once(&once, parse);
-    return fault.version[0] && version && !strcmp(version, fault.version);
+    for (size_t i = 0; version && i < n_faults; i++)
+        if (!strcmp(version, faults[i].version))
+            return &faults[i];
+    return NULL;
 }
 
 bool worker_test_fault_error(const char *version)
 {
-    if (!faulty(version) || !fault.every)
+    const struct fault *f = fault_of(version);
+    if (!f || !f->every)
         return false;
-    return atomic_fetch_add(&computed, 1) % fault.every == 0;
+    return atomic_fetch_add(&computed, 1) % f->every == 0;
 }
 
 int64_t worker_test_fault_delay_us(const char *version, int64_t held_us)
 {
-    if (!faulty(version) || !fault.slow || held_us <= 0)
+    const struct fault *f = fault_of(version);
+    if (!f || !f->slow)
         return 0;
-    double d = (fault.slow - 1) * (double)held_us;
+    /* Against at least the batching window a request may wait by design
+     * (max_delay_us's default, 2 ms): the test models answer in ~0.2 ms, and
+     * 5x that is a slowdown no user (and no health window, whose p99 floor
+     * is 5 ms) would call one. */
+    double base = held_us > MIN_BASE_US ? (double)held_us : MIN_BASE_US;
+    double d = (f->slow - 1) * base;
     return d > MAX_DELAY_US ? MAX_DELAY_US : (int64_t)d;
 }

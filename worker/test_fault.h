@@ -13,9 +13,12 @@
  * KFLEET_TEST_FAULT=VERSION:slow=X     answer VERSION's batches X times as
  *                                      late as they would be: sleep (X-1) x
  *                                      the batch's oldest request's time in
- *                                      the worker so far (at most 1 s)
+ *                                      the worker so far, at least 2 ms (the
+ *                                      default batching window; at most 1 s)
  *
- * Read once, at the first call. Golden vectors run through the loader, not
+ * Several, comma-separated: KFLEET_TEST_FAULT=v2:errors=0.2,v3:slow=5 (at
+ * most 4). Read once, at the first call; a malformed value is logged and
+ * injects nothing. Golden vectors run through the loader, not
  * the serving path, so the version still loads and validates.
  *
  * @locality any thread

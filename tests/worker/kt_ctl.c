@@ -93,6 +93,16 @@ void kt_ctl_audit(struct kt_env *e, const char *bin, const char *rollback_mark)
     free(text);
 }
 
+char *kt_ctl_status_text(struct kt_env *e, const char *bin)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/status.txt", e->dir);
+    int rc = ctl(e, bin, path, (char *[]){"status", "--model", e->model, NULL});
+    char *text = kt_slurp(path);
+    KT_ASSERT_MSG(rc == 0, "kfleetctl status exited %d:\n%s", rc, text);
+    return text;
+}
+
 void kt_ctl_status(struct kt_env *e, const char *bin, int workers, const char *version)
 {
     char path[400], line[1024], want[200];

@@ -15,6 +15,8 @@
  *        (evidence of the rollback), and the forged event — only it — flagged.
  */
 void kt_ctl_audit(struct kt_env *e, const char *ctl_bin, const char *rollback_mark);
+/** @brief `kfleetctl status --model` (exit 0 asserted): its output, malloc'd. */
+char *kt_ctl_status_text(struct kt_env *e, const char *ctl_bin);
 /** @brief `kfleetctl status`: every worker live, a group member, on @p version. */
 void kt_ctl_status(struct kt_env *e, const char *ctl_bin, int workers, const char *version);
 /** @brief `kfleetctl trace` of the first answer on the response topic names its worker and
