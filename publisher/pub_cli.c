@@ -372,13 +372,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
                 return rc;
             break;
         case OPT_HEALTH_WINDOW:
-            if ((rc = parse_u32("--health-window", optarg, 0, 86400, true,
-                                &c->strategy.health_s)))
+            if ((rc = parse_u32("--health-window", optarg, 0, 86400, true, &c->strategy.health_s)))
                 return rc;
             break;
         case OPT_STALL_AFTER:
-            if ((rc = parse_u32("--stall-after", optarg, 1, 30 * 86400, true,
-                                &c->strategy.stall_s)))
+            if ((rc =
+                     parse_u32("--stall-after", optarg, 1, 30 * 86400, true, &c->strategy.stall_s)))
                 return rc;
             break;
         case OPT_LEASE:

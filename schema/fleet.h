@@ -71,7 +71,7 @@ struct fleet_claim {
      *  before the swap or without a window. The claim ends (done) at the
      *  worker's rollout.healthy, or failed at its rollout.failed. */
     int64_t swapped_offset;
-    char why[96];       /**< why it was refused; "" when granted */
+    char why[96]; /**< why it was refused; "" when granted */
 };
 
 /**
@@ -232,7 +232,7 @@ struct fleet_model_info {
     int64_t cutover_offset;           /**< offset of the accepted cutover, or of the signed
                                            rollback that flipped it back; -1 none */
     uint64_t cmd_seq;                 /**< highest accepted rollout.command cmd_seq (0 none) */
-    size_t held_claims;  /**< of active_claims: swapped, held for the health window */
+    size_t held_claims;               /**< of active_claims: swapped, held for the health window */
     size_t off_target;   /**< live workers serving the model that do not run the target */
     int64_t progress_ms; /**< LogAppendTime of the last progress: a phase change, a claim
                               granted, a done, staged or healthy; -1 none */

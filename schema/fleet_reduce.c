@@ -942,8 +942,8 @@ static void on_done(struct feed *f)
 /* The worker's claim held for its health window, if any. */
 static struct fleet_claim *held_claim(struct feed *f, struct fleet_model *m)
 {
-    struct fleet_claim *c = fleet_worker_active_claim(f->fs, fleet_worker_find(f->fs, f->ev->worker),
-                                                      model_index(f->fs, m));
+    struct fleet_claim *c = fleet_worker_active_claim(
+        f->fs, fleet_worker_find(f->fs, f->ev->worker), model_index(f->fs, m));
     return c && c->swapped_offset >= 0 ? c : NULL;
 }
 
@@ -1034,8 +1034,8 @@ static void on_healthy(struct feed *f)
     if (c)
         claim_end(f, m, c, FLEET_CLAIM_DONE); /* its window passed: the slot frees */
     progressed(f, m);
-    result(f, FLEET_APPLIED, "%s healthy on %s %s (%zu healthy)%s", ev->worker, m->name,
-           m->target, m->healthy.n, c ? ", its slot frees" : "");
+    result(f, FLEET_APPLIED, "%s healthy on %s %s (%zu healthy)%s", ev->worker, m->name, m->target,
+           m->healthy.n, c ? ", its slot frees" : "");
     maybe_promote(f, m);
     maybe_complete(f, m);
 }

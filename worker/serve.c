@@ -408,15 +408,10 @@ static void reject(struct serve *s, struct serve_rec *r, const char *code, const
 
 #if KFLEET_TEST_HOOKS
 /* A slowed version (test_fault.h) answers its batch late: now, after the hold. */
-static int64_t test_fault_hold(struct batch_item **items, size_t n, const struct slot_version *v,
-                               int err, int64_t now)
+static int64_t test_fault_hold(const struct slot_version *v, int err, const struct batch_timing *t,
+                               int64_t now)
 {
-    int64_t oldest = now;
-    for (size_t i = 0; i < n; i++) {
-        const struct serve_rec *r = items[i]->opaque;
-        oldest = r->received_us < oldest ? r->received_us : oldest;
-    }
-    int64_t hold = !err && v ? worker_test_fault_delay_us(v->version, now - oldest) : 0;
+    int64_t hold = !err && v && t ? worker_test_fault_delay_us(v->version, t->compute_us) : 0;
     if (!hold)
         return now;
     kf_sleep_ms((hold + 999) / 1000);
@@ -435,11 +430,11 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
     if (!err && v)
         metric_observe(metrics_series(s->m->batch_rows, (const char *const[]){v->version}),
                        (double)t->batch_rows);
-    /* Once a record's last message is produced, the main thread may settle
-     * and free it at any moment (its delivery report): every read of the
-     * record happens before its send. */
+        /* Once a record's last message is produced, the main thread may settle
+         * and free it at any moment (its delivery report): every read of the
+         * record happens before its send. */
 #if KFLEET_TEST_HOOKS
-    now = test_fault_hold(items, n, v, err, now);
+    now = test_fault_hold(v, err, t, now);
 #endif
     for (size_t i = 0; i < n; i++) {
         struct serve_rec *r = items[i]->opaque;
@@ -456,8 +451,8 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
         } else if (!err && worker_test_fault_error(v->version)) {
             health_record(&r->sm->health, latency_us, true);
             atomic_store(&r->pending, 1);
-            send_response(s, r, RESP_ERROR, "test_fault", "KFLEET_TEST_FAULT: injected error",
-                          NULL, 0, v, NULL, 0);
+            send_response(s, r, RESP_ERROR, "test_fault", "KFLEET_TEST_FAULT: injected error", NULL,
+                          0, v, NULL, 0);
 #endif
         } else if (!err) {
             const float *out = outputs + row * output_width;
@@ -483,7 +478,8 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
         } else if (err == -ENOENT) {
             char msg[256];
             if (r->rq.version.len)
-                snprintf(msg, sizeof(msg), "version %.*s of %s is not the live version on this worker",
+                snprintf(msg, sizeof(msg),
+                         "version %.*s of %s is not the live version on this worker",
                          (int)r->rq.version.len, (const char *)r->rq.version.ptr, r->model);
             else
                 snprintf(msg, sizeof(msg), "model %s has no version loaded on this worker yet",

@@ -44,14 +44,13 @@ static json_t *model_json(status *st, struct served_model *sm)
     /* ju_text: names are validated, but a string that is not UTF-8 must
      * not leave /status stale (json_pack refuses it). */
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:b, s:f}", "model",
-                     ju_text(sm->name),
-                     "active", ju_text(active), "standby", ju_text(standby), "preparing",
-                     ju_text(as.preparing), "target", ju_text(known ? mi.target : ""), "phase",
-                     ju_text(known ? fleet_phase2str(mi.phase) : "unknown"), "claim",
+                     ju_text(sm->name), "active", ju_text(active), "standby", ju_text(standby),
+                     "preparing", ju_text(as.preparing), "target", ju_text(known ? mi.target : ""),
+                     "phase", ju_text(known ? fleet_phase2str(mi.phase) : "unknown"), "claim",
                      ju_text(as.claim_id), "resident_bytes",
                      (json_int_t)slot_resident_bytes(sm->slot), "halt_reason",
-                     ju_text(known ? mi.halt_reason : ""), "stalled", stalled,
-                     "since_progress_s", (double)since_ms / 1e3);
+                     ju_text(known ? mi.halt_reason : ""), "stalled", stalled, "since_progress_s",
+                     (double)since_ms / 1e3);
 }
 
 static json_t *status_json(status *st)

@@ -85,16 +85,17 @@ bool worker_test_fault_error(const char *version)
     return atomic_fetch_add(&computed, 1) % f->every == 0;
 }
 
-int64_t worker_test_fault_delay_us(const char *version, int64_t held_us)
+int64_t worker_test_fault_delay_us(const char *version, int64_t compute_us)
 {
     const struct fault *f = fault_of(version);
     if (!f || !f->slow)
         return 0;
-    /* Against at least the batching window a request may wait by design
-     * (max_delay_us's default, 2 ms): the test models answer in ~0.2 ms, and
-     * 5x that is a slowdown no user (and no health window, whose p99 floor
-     * is 5 ms) would call one. */
-    double base = held_us > MIN_BASE_US ? (double)held_us : MIN_BASE_US;
+    /* The compute, not the time the batch waited: a wait the hold itself
+     * caused must not grow the next hold. Counted as at least the batching
+     * window a request may wait by design (max_delay_us's default, 2 ms): the
+     * test models compute in microseconds, and 5x that is a slowdown no user
+     * (and no health window, whose p99 floor is 5 ms) would call one. */
+    double base = compute_us > MIN_BASE_US ? (double)compute_us : MIN_BASE_US;
     double d = (f->slow - 1) * base;
     return d > MAX_DELAY_US ? MAX_DELAY_US : (int64_t)d;
 }

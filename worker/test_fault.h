@@ -10,11 +10,10 @@
  *                                      requests VERSION computes with an
  *                                      error (code "test_fault"): every
  *                                      round(1/F)-th, deterministically
- * KFLEET_TEST_FAULT=VERSION:slow=X     answer VERSION's batches X times as
- *                                      late as they would be: sleep (X-1) x
- *                                      the batch's oldest request's time in
- *                                      the worker so far, at least 2 ms (the
- *                                      default batching window; at most 1 s)
+ * KFLEET_TEST_FAULT=VERSION:slow=X     VERSION's batches take X times as
+ *                                      long: sleep (X-1) x the batch's
+ *                                      compute time, counted as at least 2 ms
+ *                                      (the default batching window)
  *
  * Several, comma-separated: KFLEET_TEST_FAULT=v2:errors=0.2,v3:slow=5 (at
  * most 4). Read once, at the first call; a malformed value is logged and
@@ -33,9 +32,9 @@
 bool worker_test_fault_error(const char *version);
 
 /**
- * @brief How long (µs) to hold a batch of @p version whose oldest request has
- *        spent @p held_us in the worker, 0 when the version is not slowed.
+ * @brief How long (µs) to hold a batch of @p version that computed in
+ *        @p compute_us, 0 when the version is not slowed.
  */
-int64_t worker_test_fault_delay_us(const char *version, int64_t held_us);
+int64_t worker_test_fault_delay_us(const char *version, int64_t compute_us);
 
 #endif

@@ -15,9 +15,9 @@
 struct worker_metrics {
     metrics *reg;
     metric_family *requests, *latency, *batch_rows, *dlq, *swaps, *swap_stage, *version_info, *lag,
-        *inflight, *up, *resident, *device_mem, *rollout_phase, *rollout_stalled, *worker_info, *queue_expired,
-        *computed_rows, *paused, *pauses, *poll_gap, *transactions, *txn_seconds, *store_reads,
-        *loads;
+        *inflight, *up, *resident, *device_mem, *rollout_phase, *rollout_stalled, *worker_info,
+        *queue_expired, *computed_rows, *paused, *pauses, *poll_gap, *transactions, *txn_seconds,
+        *store_reads, *loads;
 };
 
 /** @brief Register every family. @returns 0 or -ENOMEM. */

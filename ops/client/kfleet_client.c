@@ -61,7 +61,7 @@ static void usage(FILE *out)
                  "  -F FILE             kafka.KEY=VALUE lines, '#' comments (a role's config\n"
                  "                      file, docs/security.md)\n"
                  "  -m, --model MODEL   model to ask\n"
-                 "      --version V     pin a resident version\n"
+                 "      --version V     pin the live version (other: error unknown_version)\n"
                  "  -c, --cols N        input width (the model's input_width)\n"
                  "  -r, --rows N        rows per request (default 1)\n"
                  "  -n, --count N       requests to send (default 100)\n"

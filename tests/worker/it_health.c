@@ -31,9 +31,9 @@
 #include <inttypes.h>
 
 #define WORKERS 3
-#define RATE 300        /* requests per second */
-#define BEFORE_MS 5000  /* of the warm load before a publication */
-#define HEALTH_S 6      /* the health window of the bad versions */
+#define RATE 300       /* requests per second */
+#define BEFORE_MS 5000 /* of the warm load before a publication */
+#define HEALTH_S 6     /* the health window of the bad versions */
 #define FAULTS "v2:errors=0.2,v3:slow=5"
 
 static struct kt_env env;
@@ -53,8 +53,7 @@ struct fold {
 
 static int worker_bit(const char *id)
 {
-    return id[0] == 'w' && id[1] >= '0' && id[1] < '0' + WORKERS && !id[2] ? 1 << (id[1] - '0')
-                                                                            : 0;
+    return id[0] == 'w' && id[1] >= '0' && id[1] < '0' + WORKERS && !id[2] ? 1 << (id[1] - '0') : 0;
 }
 
 static int fold_cb(void *opaque, const struct ctl_event *ev, int64_t offset, int64_t ts_ms)
@@ -75,12 +74,17 @@ static int fold_cb(void *opaque, const struct ctl_event *ev, int64_t offset, int
     return 0;
 }
 
+static void quiet(void *opaque, enum kf_log_level level, const char *line)
+{
+}
+
 static void fold_log(struct fold *f)
 {
     memset(f, 0, sizeof(*f));
     struct fleet_opts o;
     fleet_opts_default(&o);
     o.require_signatures = false; /* every operator event here is signed by the trusted key */
+    o.log = quiet;                /* the workers log their own folds */
     f->fs = fleet_state_new(&o);
     KT_ASSERT(f->fs);
     kt_env_control_scan(&env, fold_cb, f, 60);
@@ -157,8 +161,7 @@ static void wait_all_on(const char *version, int timeout_s)
     if (!kt_env_wait_active(&env, WORKERS, version, timeout_s)) {
         char seen[2048];
         kt_env_status_lines(&env, WORKERS, seen, sizeof(seen));
-        KT_FAIL("%s: not every worker runs %s after %d s: %s", scenario, version, timeout_s,
-                seen);
+        KT_FAIL("%s: not every worker runs %s after %d s: %s", scenario, version, timeout_s, seen);
     }
 }
 
@@ -200,12 +203,15 @@ static struct ctl_strategy strategy(enum ctl_strategy_kind kind)
 static void check_status_reason(const char *bad, const char *figure)
 {
     char *text = kt_ctl_status_text(&env, kfleetctl_bin);
-    const char *line = strstr(text, "rolled back:");
-    KT_ASSERT_MSG(line && strstr(line, bad) && strstr(line, "at health") && strstr(line, figure),
-                  "%s: kfleetctl status does not say why %s rolled back (want '%s'):\n%s",
-                  scenario, bad, figure, text);
-    const char *end = strchr(line, '\n');
-    printf("%s: kfleetctl status: %.*s\n", scenario, (int)(end ? end - line : 200), line);
+    const char *at = strstr(text, "rolled back:");
+    char line[1024] = "", want[64];
+    if (at)
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(at, "\n"), at);
+    snprintf(want, sizeof(want), " %s at health", bad);
+    KT_ASSERT_MSG(strstr(line, want) && strstr(line, figure),
+                  "%s: kfleetctl status does not say why %s rolled back (want '%s'):\n%s", scenario,
+                  bad, figure, text);
+    printf("%s: kfleetctl status: %s\n", scenario, line);
     free(text);
 }
 
@@ -274,8 +280,8 @@ static void scenario_bluegreen(void)
     struct fold f;
     fold_until(&f, phase_is, &(enum fleet_phase){FLEET_COMPLETE}, "cut over", 120);
     fleet_state_free(f.fs);
-    double before = fleet_counter("kfleet_store_reads_total") +
-                    fleet_counter("kfleet_model_loads_total");
+    double before =
+        fleet_counter("kfleet_store_reads_total") + fleet_counter("kfleet_model_loads_total");
     int64_t t0 = kf_clock_mono_us();
     fold_until(&f, all_flipped_back, NULL, "flipped back to v1 on every worker", 120);
     struct fleet_model_info mi;
@@ -288,8 +294,8 @@ static void scenario_bluegreen(void)
                   mi.halt_reason);
     fleet_state_free(f.fs);
     wait_all_on("v1", 60);
-    double after = fleet_counter("kfleet_store_reads_total") +
-                   fleet_counter("kfleet_model_loads_total");
+    double after =
+        fleet_counter("kfleet_store_reads_total") + fleet_counter("kfleet_model_loads_total");
     KT_ASSERT_MSG(after == before, "%s: the flip back read the store or loaded: %.0f -> %.0f",
                   scenario, before, after);
     check_status_reason("v3", "p99");

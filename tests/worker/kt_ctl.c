@@ -95,8 +95,9 @@ void kt_ctl_audit(struct kt_env *e, const char *bin, const char *rollback_mark)
 
 char *kt_ctl_status_text(struct kt_env *e, const char *bin)
 {
+    static int calls;
     char path[400];
-    snprintf(path, sizeof(path), "%s/status.txt", e->dir);
+    snprintf(path, sizeof(path), "%s/status-%d.txt", e->dir, ++calls);
     int rc = ctl(e, bin, path, (char *[]){"status", "--model", e->model, NULL});
     char *text = kt_slurp(path);
     KT_ASSERT_MSG(rc == 0, "kfleetctl status exited %d:\n%s", rc, text);
