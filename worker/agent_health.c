@@ -139,14 +139,17 @@ void agent_health_check(agent *a, struct served_model *sm)
         return;
     }
     w->on = false;
-    char why[CTL_REASON_CAP];
-    snprintf(
-        why, sizeof(why),
-        "health: %" PRIu64 " requests in %.1f s; error rate %.4f (before %.4f, max +%.4f); "
-        "p99 %.1f ms = %.2fx the %.1f ms before (max %.2fx, +%.0f ms)",
-        v.requests, (double)(kf_clock_wall_ms() - (w->until_ms - (int64_t)w->len_s * 1000)) / 1e3,
-        v.error_rate, v.baseline_error_rate, mi.strategy->max_error_rate, v.p99_us / 1e3, v.ratio,
-        w->baseline_p99_us / 1e3, mi.strategy->max_p99_ratio, HEALTH_P99_FLOOR_US / 1e3);
+    char why[CTL_REASON_CAP], latency[160] = "p99 not judged before the window's end";
+    if (over)
+        snprintf(latency, sizeof(latency),
+                 "p99 %.1f ms = %.2fx the %.1f ms before (max %.2fx, +%.0f ms)", v.p99_us / 1e3,
+                 v.ratio, w->baseline_p99_us / 1e3, mi.strategy->max_p99_ratio,
+                 HEALTH_P99_FLOOR_US / 1e3);
+    snprintf(why, sizeof(why),
+             "health: %" PRIu64 " requests in %.1f s; error rate %.4f (before %.4f, max +%.4f); %s",
+             v.requests,
+             (double)(kf_clock_wall_ms() - (w->until_ms - (int64_t)w->len_s * 1000)) / 1e3,
+             v.error_rate, v.baseline_error_rate, mi.strategy->max_error_rate, latency);
     if (v.errors_bad || v.latency_bad) {
         KF_LOG_W("agent", "%s %s unhealthy: %s", sm->name, w->version, why);
         agent_emit_failed(a, sm, w->version, w->claim_id[0] ? w->claim_id : NULL, CTL_STAGE_HEALTH,
