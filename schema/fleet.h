@@ -328,6 +328,18 @@ int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *mod
                       const char *current, struct fleet_plan *out);
 
 /**
+ * @brief Whether @p worker, refused a claim for @p model's target, should
+ *        claim again now: a slot is free and fewer waiting workers than free
+ *        slots were refused before it (first refusal since the target was
+ *        set; workers that left, swapped or hold a claim meanwhile do not
+ *        count). A worker never refused goes after every waiting one. Without
+ *        this every waiting worker claims at each freed slot and all but one
+ *        are refused: N² / max_unavailable records per rollout
+ *        (docs/scaling.md). Strategy `all`: always.
+ */
+bool fleet_claim_turn(const fleet_state *fs, const char *model, const char *worker);
+
+/**
  * @brief Granted, active claims whose lease is over at @p now_ms
  *        (ts_ms + lease_ms <= now_ms), in log order: the ones a worker should
  *        append rollout.expire for. The reducer accepts an expire only when

@@ -84,6 +84,9 @@ struct fleet_model {
     struct fleet_claim *claims;
     size_t n_claims, cap_claims;
     struct fleet_names staged, healthy;
+    /* Workers refused a claim for the target, in the order of their first
+     * refusal since the target was set: the queue fleet_claim_turn reads. */
+    struct fleet_names waiting;
     struct fleet_version *versions;
     size_t n_versions, cap_versions;
     uint64_t n_ignored, n_invalid;

@@ -219,6 +219,32 @@ int fleet_plan_worker(const fleet_state *fs, const char *worker, const char *mod
     }
 }
 
+/* Still in the queue: live, not on the target, holding no claim of the model. */
+static bool still_waiting(const fleet_state *fs, const struct fleet_model *m, const char *worker)
+{
+    const struct fleet_worker *w = fleet_worker_find(fs, worker);
+    if (!w || !w->live || fleet_worker_active_claim(fs, w, (size_t)(m - fs->models)))
+        return false;
+    const char *cur = fleet_worker_model_version(w, m->name);
+    return !cur || strcmp(cur, m->target);
+}
+
+bool fleet_claim_turn(const fleet_state *fs, const char *model, const char *worker)
+{
+    const struct fleet_model *m = fs && model && worker ? fleet_model_find(fs, model) : NULL;
+    if (!m || m->strategy.kind == CTL_STRATEGY_ALL)
+        return true;
+    size_t free =
+        m->n_active < m->strategy.max_unavailable ? m->strategy.max_unavailable - m->n_active : 0;
+    size_t ahead = 0;
+    for (size_t i = 0; i < m->waiting.n && ahead < free; i++) {
+        if (!strcmp(m->waiting.v[i].s, worker))
+            break;
+        ahead += still_waiting(fs, m, m->waiting.v[i].s);
+    }
+    return ahead < free;
+}
+
 static int by_offset(const void *a, const void *b)
 {
     const struct fleet_claim *x = *(const struct fleet_claim *const *)a;

@@ -45,6 +45,7 @@ void fleet_state_free(fleet_state *fs)
         struct fleet_model *m = &fs->models[i];
         free(m->claims);
         names_fini(&m->staged);
+        names_fini(&m->waiting);
         names_fini(&m->healthy);
         free(m->versions);
         fleet_map_fini(&m->taken);
@@ -412,6 +413,7 @@ static enum fleet_phase strategy_phase(const struct ctl_strategy *st)
 
 static void set_target(struct feed *f, struct fleet_model *m, const struct fleet_version *v)
 {
+    names_clear(&m->waiting); /* a queue for the old target */
     snprintf(m->target, sizeof(m->target), "%s", v->version);
     m->manifest = v->manifest;
     model_recount(f->fs, m);
@@ -824,6 +826,10 @@ static void on_claim(struct feed *f)
     c->end_offset = c->swapped_offset = -1;
     c->granted = !why;
     c->status = why ? FLEET_CLAIM_REFUSED : FLEET_CLAIM_ACTIVE;
+    if (why && !strcmp(ev->version, m->target) && names_add(&m->waiting, ev->worker)) {
+        f->err = -ENOMEM;
+        return;
+    }
     snprintf(c->why, sizeof(c->why), "%s", why ? why : "");
     if (!why) {
         w->active[w->n_active++] = (struct fleet_active){(uint32_t)mi, (uint32_t)m->n_claims};

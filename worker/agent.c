@@ -55,8 +55,10 @@ static const char *prepared_version(const struct model_rollout *mr)
 }
 
 /* A claim is granted or refused once, at its place in the log. A refused
- * one (the slots were full) is asked again once a slot is free; an expired
- * one (this worker was presumed dead) likewise. */
+ * one (the slots were full) is asked again once a slot is free and it is
+ * this worker's turn in the queue of refused workers (fleet_claim_turn:
+ * otherwise every waiting worker would claim at every freed slot); an
+ * expired one (this worker was presumed dead) likewise. */
 static bool claim_needs_retry(agent *a, struct served_model *sm)
 {
     fleet_state *fleet = control_fleet(a->d.control);
@@ -65,7 +67,8 @@ static bool claim_needs_retry(agent *a, struct served_model *sm)
         return false; /* not read back yet, holding a slot, or finished */
     struct fleet_model_info mi;
     return !fleet_model_get(fleet, sm->name, &mi) &&
-           mi.active_claims < mi.strategy->max_unavailable;
+           mi.active_claims < mi.strategy->max_unavailable &&
+           fleet_claim_turn(fleet, sm->name, a->d.cfg->id);
 }
 
 /* A fetch failed for want of the object store: not the version's fault, so

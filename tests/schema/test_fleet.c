@@ -544,6 +544,38 @@ static void test_bluegreen_health(void)
     }
 }
 
+/* Issue 17: refused workers claim again in the order of their refusal, as
+ * many as slots are free, instead of all at every freed slot. */
+static void test_claim_turn(void)
+{
+    four_workers_on_v1();
+    ft_publish(&T, M, "v2", 2,
+               &(struct ft_pub){.kind = CTL_STRATEGY_ROLLING, .max_unavailable = 1});
+    ft_claim(&T, "w1", M, "v2", "c1");
+    ft_claim(&T, "w3", M, "v2", "c2");
+    ft_claim(&T, "w2", M, "v2", "c3");
+    ft_claim(&T, "w4", M, "v2", "c4");
+    KT_ASSERT(!fleet_claim_turn(T.fs, M, "w3")); /* no slot free */
+    ft_done(&T, "w1", M, "v2", "c1");
+    KT_ASSERT(fleet_claim_turn(T.fs, M, "w3")); /* refused first */
+    KT_ASSERT(!fleet_claim_turn(T.fs, M, "w2"));
+    KT_ASSERT(!fleet_claim_turn(T.fs, M, "w4"));
+    ft_claim(&T, "w3", M, "v2", "c5");
+    KT_ASSERT(T.res.granted);
+    ft_done(&T, "w3", M, "v2", "c5");
+    KT_ASSERT(fleet_claim_turn(T.fs, M, "w2"));
+    ft_left(&T, "w2"); /* gone: the next in the queue moves up */
+    KT_ASSERT(fleet_claim_turn(T.fs, M, "w4"));
+    /* a new target starts a new queue */
+    ft_publish(&T, M, "v3", 3,
+               &(struct ft_pub){.kind = CTL_STRATEGY_ROLLING, .max_unavailable = 1});
+    ft_claim(&T, "w4", M, "v3", "c6");
+    ft_claim(&T, "w1", M, "v3", "c7");
+    KT_ASSERT(!T.res.granted);
+    ft_done(&T, "w4", M, "v3", "c6");
+    KT_ASSERT(fleet_claim_turn(T.fs, M, "w1"));
+}
+
 /* Issue 16: no claim granted and no done for stall_s: stalled. */
 static void test_stall(void)
 {
@@ -897,6 +929,7 @@ int main(void)
     KT_RUN(test_health_hold);
     KT_RUN(test_bluegreen_health);
     KT_RUN(test_stall);
+    KT_RUN(test_claim_turn);
     KT_RUN(test_bluegreen_rollback_rolling);
     KT_RUN(test_rollback);
     KT_RUN(test_lease_expiry);
