@@ -44,6 +44,11 @@
  * timer an application sets, so it runs at half the heartbeat interval;
  * the lag gauges it feeds are refreshed once a second. */
 #define SERVE_STATS_INTERVAL_MS 100
+/* Records taken in per main-loop turn when they are already fetched: one per
+ * turn capped intake at one agent step, status check and producer poll per
+ * request (issue 17). Bounded, so that a burst still leaves the turn to the
+ * agent and the commits every few milliseconds. */
+#define SERVE_POLL_BURST 256
 #define SERVE_LAG_REFRESH_US (1000 * 1000LL)
 /* exactly_once: a second fencing this soon after the last is another instance's. */
 #define SERVE_TXN_REFENCE_US (60 * 1000000LL)
@@ -1030,12 +1035,19 @@ void serve_poll(serve *s, int timeout_ms)
     s->last_poll_us = now;
     kio_msg *msg = NULL;
     int err = kio_consumer_poll(s->requests, timeout_ms, &msg);
+    /* The first record waits up to timeout_ms; the ones already fetched
+     * behind it are taken in this turn, until the queue is full. */
+    for (int n = 1; msg; n++) {
+        dispatch(s, msg);
+        msg = NULL;
+        if (n == SERVE_POLL_BURST || over_limit(s) || atomic_load(&s->fatal))
+            break;
+        err = kio_consumer_poll(s->requests, 0, &msg);
+    }
     if (err && kio_err_is_fatal(err)) {
         KF_LOG_E("serve", "request consumer: %s", kf_strerror(err));
         atomic_store(&s->fatal, true);
     }
-    if (msg)
-        dispatch(s, msg);
     kio_producer_poll(s->producer, 0);
     handle_failed_outs(s);
     flow_control(s);

@@ -709,7 +709,11 @@ static void scenario_forgery(void)
     kt_env_send(&env, 300);
     int missing = kt_env_collect(&env, 0, env.n_sent, 120);
     KT_ASSERT_MSG(missing == 0, "forgery: %d of %d requests lost", missing, env.n_sent);
-    /* every worker reads the rollout as complete on v2: no rollback, no halt */
+    /* every worker reads the rollout as complete on v2: no rollback, no halt
+     * (complete once the last worker's health window said healthy) */
+    struct fold f;
+    fold_until(&f, phase_is, &(enum fleet_phase){FLEET_COMPLETE}, "complete", 20, 60);
+    fleet_state_free(f.fs);
     kt_env_wait_control(&env, WORKERS, kt_env_control_end(&env), 60);
     for (int i = 0; i < WORKERS; i++) {
         char line[512];
