@@ -65,6 +65,7 @@ struct health_watch {
     char version[CTL_NAME_CAP];
     char claim_id[CTL_NAME_CAP]; /* the claim that holds a slot through it, or "" */
     int64_t until_ms;
+    int64_t grace_until_ms;     /* latencies before it are not judged (0: passed) */
     double baseline_p99_us;     /* this worker's p99 before the swap */
     struct health_counts start; /* counts at the swap: before it, and to subtract after */
 };

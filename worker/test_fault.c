@@ -13,7 +13,7 @@
 
 #define FAULT_ENV "KFLEET_TEST_FAULT"
 #define MAX_DELAY_US 1000000
-#define MIN_BASE_US 2000
+#define MIN_BASE_US 4000
 
 #define MAX_FAULTS 4
 
@@ -91,10 +91,10 @@ int64_t worker_test_fault_delay_us(const char *version, int64_t compute_us)
     if (!f || !f->slow)
         return 0;
     /* The compute, not the time the batch waited: a wait the hold itself
-     * caused must not grow the next hold. Counted as at least the batching
-     * window a request may wait by design (max_delay_us's default, 2 ms): the
-     * test models compute in microseconds, and 5x that is a slowdown no user
-     * (and no health window, whose p99 floor is 5 ms) would call one. */
+     * caused must not grow the next hold. Counted as at least 4 ms (twice
+     * the default batching window, max_delay_us): the test models compute in
+     * microseconds, and 5x that is a slowdown no user (and no health window,
+     * whose p99 floor is 10 ms) would call one. */
     double base = compute_us > MIN_BASE_US ? (double)compute_us : MIN_BASE_US;
     double d = (f->slow - 1) * base;
     return d > MAX_DELAY_US ? MAX_DELAY_US : (int64_t)d;

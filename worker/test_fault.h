@@ -12,8 +12,8 @@
  *                                      round(1/F)-th, deterministically
  * KFLEET_TEST_FAULT=VERSION:slow=X     VERSION's batches take X times as
  *                                      long: sleep (X-1) x the batch's
- *                                      compute time, counted as at least 2 ms
- *                                      (the default batching window)
+ *                                      compute time, counted as at least 4 ms
+ *                                      (twice the default batching window)
  *
  * Several, comma-separated: KFLEET_TEST_FAULT=v2:errors=0.2,v3:slow=5 (at
  * most 4). Read once, at the first call; a malformed value is logged and
