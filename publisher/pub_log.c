@@ -103,8 +103,20 @@ int pub_log_open(struct pub_ctx *pc, pub_log **out, char *errstr, size_t errstr_
     if (parts != 1)
         KF_LOG_W("publish", "control topic %s has %d partitions; only partition 0 is read",
                  lg->topic, parts);
+    /* The consumer's own watermark query first (it fetches the partition's
+     * leader into this consumer's metadata), then the absolute low
+     * watermark, not BEGINNING: librdkafka 2.0.2 resolves a logical offset on
+     * a timer that fires 500 ms after an assign made before the leader was
+     * known, and with no leader known an absolute offset waits for the 1 s
+     * metadata refresh — half a second or a second of every push, ls and
+     * operator command (issue 17; docs/common.md). */
+    int64_t low = 0, high = 0;
+    if ((err = kio_consumer_watermarks(lg->kc, lg->topic, 0, &low, &high, lg->timeout_ms))) {
+        err = reach_err(lg, err, "read", errstr, errstr_size);
+        goto fail;
+    }
     kio_tplist *tp = kio_tplist_new(1);
-    if (!tp || kio_tplist_add(tp, lg->topic, 0, KIO_OFFSET_BEGINNING)) {
+    if (!tp || kio_tplist_add(tp, lg->topic, 0, low)) {
         kio_tplist_free(tp);
         err = -ENOMEM;
         goto fail;

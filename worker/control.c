@@ -122,22 +122,28 @@ control *control_new(const struct worker_config *cfg, kio_producer *producer,
         control_free(c);
         return NULL;
     }
-    kio_tplist_add(parts, cfg->topic_control, 0, KIO_OFFSET_BEGINNING);
-    int err = kio_consumer_assign(c->consumer, parts);
-    kio_tplist_free(parts);
-    if (err) {
-        kf_errf(errstr, errstr_size, "assign %s: %s", cfg->topic_control, kf_strerror(err));
-        control_free(c);
-        return NULL;
-    }
     /* Where the log ends now, asked on the control consumer's own connection:
-     * the worker process makes no admin-API requests (docs/worker.md). */
+     * the worker process makes no admin-API requests (docs/worker.md). Asked
+     * before the assign, it also puts the partition's leader in this
+     * consumer's metadata, and the assign starts at the absolute low
+     * watermark: librdkafka 2.0.2 resolves BEGINNING on a timer that fires
+     * 500 ms after an assign made before the leader was known (issue 17,
+     * docs/common.md): half a second of every worker start. */
     int64_t low = 0;
-    err = kio_consumer_watermarks(c->consumer, cfg->topic_control, 0, &low, &c->end, 15000);
+    int err = kio_consumer_watermarks(c->consumer, cfg->topic_control, 0, &low, &c->end, 15000);
     if (err) {
         kf_errf(errstr, errstr_size,
                 "control topic %s: %s (is the broker up and the topic created?)",
                 cfg->topic_control, kf_strerror(err));
+        kio_tplist_free(parts);
+        control_free(c);
+        return NULL;
+    }
+    kio_tplist_add(parts, cfg->topic_control, 0, low);
+    err = kio_consumer_assign(c->consumer, parts);
+    kio_tplist_free(parts);
+    if (err) {
+        kf_errf(errstr, errstr_size, "assign %s: %s", cfg->topic_control, kf_strerror(err));
         control_free(c);
         return NULL;
     }

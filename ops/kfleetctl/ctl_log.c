@@ -97,8 +97,16 @@ int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *
         fprintf(stderr, "kfleetctl: %s\n", err);
         return -EINVAL;
     }
+    /* The consumer asks the watermarks itself (that puts the partition's
+     * leader in its metadata), then starts at the absolute low watermark,
+     * not BEGINNING: librdkafka 2.0.2 resolves a logical offset on a timer
+     * that fires 500 ms after an assign made before the leader was known,
+     * and an absolute offset with no leader known waits for the 1 s metadata
+     * refresh (docs/common.md). */
+    int64_t low2, high2;
+    kio_consumer_watermarks(kc, o->t_control, 0, &low2, &high2, o->timeout_ms);
     kio_tplist *l = kio_tplist_new(1);
-    kio_tplist_add(l, o->t_control, 0, KIO_OFFSET_BEGINNING);
+    kio_tplist_add(l, o->t_control, 0, low);
     e = kio_consumer_assign(kc, l);
     kio_tplist_free(l);
     /* The end is fixed when the replay starts: events appended meanwhile wait

@@ -105,12 +105,15 @@ static int scan(struct trace *t, kio_admin *ka, const char *topic, bool dlq)
         e = kio_admin_watermarks(ka, topic, p, &low, &high[p], o->timeout_ms);
         pos[p] = low;
         if (!e && low < high[p]) {
-            kio_tplist_add(l, topic, p, KIO_OFFSET_BEGINNING);
+            kio_tplist_add(l, topic, p, low); /* not BEGINNING: docs/common.md */
             left++;
         }
     }
     struct kio_opts ko = ctl_kio_opts(o);
     kio_consumer *kc = !e && left ? kio_consumer_new(&ko, NULL, err, sizeof(err)) : NULL;
+    int64_t wl, wh; /* the leaders into this consumer's metadata before the assign */
+    if (kc)
+        kio_consumer_watermarks(kc, topic, 0, &wl, &wh, o->timeout_ms);
     if (!e && left && (!kc || kio_consumer_assign(kc, l)))
         e = -EIO;
     int idle_ms = 0;
