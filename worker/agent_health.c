@@ -77,7 +77,6 @@ void agent_health_start(agent *a, struct served_model *sm, const char *version,
 struct verdict {
     uint64_t requests, errors;
     double error_rate, baseline_error_rate, p99_us, ratio;
-    size_t samples;
     bool errors_bad, latency_bad;
 };
 
@@ -86,8 +85,7 @@ static void judge(const struct health_watch *w, const struct ctl_strategy *st,
 {
     *v = (struct verdict){.requests = now.requests - w->start.requests,
                           .errors = now.errors - w->start.errors,
-                          .p99_us = p99_us,
-                          .samples = samples};
+                          .p99_us = p99_us};
     v->error_rate = v->requests ? (double)v->errors / (double)v->requests : 0;
     /* Against the worker's own rate before the swap: a client that keeps
      * sending requests the model rejects is not the new version's fault. */

@@ -435,12 +435,12 @@ static void on_batch_done(void *ctx, struct batch_item **items, size_t n, const 
     if (!err && v)
         metric_observe(metrics_series(s->m->batch_rows, (const char *const[]){v->version}),
                        (double)t->batch_rows);
-        /* Once a record's last message is produced, the main thread may settle
-         * and free it at any moment (its delivery report): every read of the
-         * record happens before its send. */
 #if KFLEET_TEST_HOOKS
     now = test_fault_hold(v, err, t, now);
 #endif
+    /* Once a record's last message is produced, the main thread may settle
+     * and free it at any moment (its delivery report): every read of the
+     * record happens before its send. */
     for (size_t i = 0; i < n; i++) {
         struct serve_rec *r = items[i]->opaque;
         size_t rows = r->item.rows;

@@ -193,7 +193,6 @@ static void run(int n, uint32_t max_unavailable, bool queue)
     publish(s, "v1", 1, max_unavailable, t);
     for (int w = 0; w < n; w++)
         worker_event(s, w, CTL_WORKER_JOINED, t, NULL);
-    int64_t before_records = s->records, before_ns = s->fold_ns;
     s->fold_ns = 0;
     s->records = 0;
     publish(s, "v2", 2, max_unavailable, t);
@@ -201,7 +200,6 @@ static void run(int n, uint32_t max_unavailable, bool queue)
     for (int w = 0; w < n; w++)
         s->st[w] = W_WANTS;
     claim_if_free(s, t);
-    int done = 0;
     while (n_heap) {
         struct pending p = pop();
         t = p.t;
@@ -223,7 +221,6 @@ static void run(int n, uint32_t max_unavailable, bool queue)
             break;
         default: /* healthy: the slot frees; every waiting worker sees it */
             s->st[p.w] = W_DONE;
-            done++;
             claim_if_free(s, t);
             break;
         }
@@ -234,7 +231,6 @@ static void run(int n, uint32_t max_unavailable, bool queue)
            queue ? "in turn" : "all at once", n, max_unavailable, (double)t / 60000.0,
            (long long)s->records, (long long)s->refused, (double)s->fold_ns / 1e6,
            fleet_phase2str(mi.phase));
-    (void)before_records, (void)before_ns, (void)done;
     fleet_state_free(s->fs);
     free(s);
 }

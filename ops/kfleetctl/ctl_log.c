@@ -3,7 +3,6 @@
 
 #include "common/kf_err.h"
 #include "common/kf_log.h"
-#include "common/kio_admin.h"
 #include "common/kio_consumer.h"
 
 #include <errno.h>
@@ -81,17 +80,6 @@ int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *
 {
     char err[512] = "";
     struct kio_opts ko = ctl_kio_opts(o);
-    kio_admin *ka = kio_admin_new(&ko, err, sizeof(err));
-    int64_t low = 0, high = 0;
-    int e = ka ? kio_admin_watermarks(ka, o->t_control, 0, &low, &high, o->timeout_ms) : -EINVAL;
-    kio_admin_free(ka);
-    if (e) {
-        fprintf(stderr, "kfleetctl: control topic %s on %s: %s\n", o->t_control, o->brokers,
-                !ka            ? err
-                : e == -ENOENT ? "no such topic"
-                               : kf_strerror(e));
-        return e;
-    }
     kio_consumer *kc = kio_consumer_new(&ko, NULL, err, sizeof(err));
     if (!kc) {
         fprintf(stderr, "kfleetctl: %s\n", err);
@@ -103,8 +91,14 @@ int ctl_replay(const struct ctl_opts *o, const crypto_keyring *kr, fleet_state *
      * that fires 500 ms after an assign made before the leader was known,
      * and an absolute offset with no leader known waits for the 1 s metadata
      * refresh (docs/common.md). */
-    int64_t low2, high2;
-    kio_consumer_watermarks(kc, o->t_control, 0, &low2, &high2, o->timeout_ms);
+    int64_t low = 0, high = 0;
+    int e = kio_consumer_watermarks(kc, o->t_control, 0, &low, &high, o->timeout_ms);
+    if (e) {
+        fprintf(stderr, "kfleetctl: control topic %s on %s: %s\n", o->t_control, o->brokers,
+                e == -ENOENT ? "no such topic" : kf_strerror(e));
+        kio_consumer_free(kc);
+        return e;
+    }
     kio_tplist *l = kio_tplist_new(1);
     kio_tplist_add(l, o->t_control, 0, low);
     e = kio_consumer_assign(kc, l);

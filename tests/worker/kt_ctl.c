@@ -106,16 +106,13 @@ char *kt_ctl_status_text(struct kt_env *e, const char *bin)
 
 void kt_ctl_status(struct kt_env *e, const char *bin, int workers, const char *version)
 {
-    char path[400], line[1024], want[200];
-    snprintf(path, sizeof(path), "%s/status.txt", e->dir);
-    int rc = ctl(e, bin, path, (char *[]){"status", "--model", e->model, NULL});
-    char *text = kt_slurp(path);
-    KT_ASSERT_MSG(rc == 0, "kfleetctl status exited %d; see %s", rc, path);
+    char line[1024], want[200];
+    char *text = kt_ctl_status_text(e, bin);
     snprintf(want, sizeof(want), "%s=%s", e->model, version);
     for (int i = 0; i < workers; i++) {
         char id[80];
         snprintf(id, sizeof(id), "%s ", e->workers[i].id);
-        KT_ASSERT_MSG(find_line(text, id, line, sizeof(line)), "%s missing; see %s", id, path);
+        KT_ASSERT_MSG(find_line(text, id, line, sizeof(line)), "%s missing:\n%s", id, text);
         KT_ASSERT_MSG(strstr(line, " live ") && strstr(line, " member ") && strstr(line, want),
                       "status of %s: %s", e->workers[i].id, line);
     }
