@@ -50,6 +50,12 @@
  * agent and the commits every few milliseconds. */
 #define SERVE_POLL_BURST 256
 #define SERVE_LAG_REFRESH_US (1000 * 1000LL)
+/* A full queue first holds intake by not polling the request consumer (what
+ * librdkafka prefetched stays queued); only a hold this long pauses the
+ * partitions, so that rebalance events are served again (issue 17:
+ * librdkafka 2.0.2 delivered nothing for ~0.8 s after each resume, so a
+ * sustained backlog ran in waves at 0.05 of the echo). */
+#define SERVE_HOLD_PAUSE_US (1000 * 1000LL)
 /* exactly_once: a second fencing this soon after the last is another instance's. */
 #define SERVE_TXN_REFENCE_US (60 * 1000000LL)
 
@@ -69,7 +75,9 @@ struct serve {
     /* Backpressure: what is taken in and not settled, against
      * queue.max_rows / queue.max_bytes. */
     int64_t inflight_rows, inflight_bytes;
-    bool paused;
+    bool held;                     /* the queue is full: no record is taken in (flow_control) */
+    int64_t held_since_us;         /* when the hold began */
+    bool paused;                   /* held too long: the request partitions are paused too */
     struct serve_out *failed_outs; /* delivery failures, handled outside the callback */
     pthread_mutex_t failed_lock;   /* failed_outs: pushed from any thread with exactly_once */
     struct serve_txn txn;          /* exactly_once: the open transaction */
@@ -632,12 +640,17 @@ static void dispatch(struct serve *s, kio_msg *msg)
         reject(s, r, "internal", "worker is shutting down");
 }
 
-/* Backpressure: pause every assigned partition while the records taken in
- * and not yet settled exceed queue.max_rows or queue.max_bytes, resume once
- * they are down to half. librdkafka drops what it prefetched for a paused
- * partition and fetches again from the next offset on resume, so nothing is
- * skipped and memory stays bounded by the queue plus its fetch queue
- * (queued.max.messages.kbytes). */
+/* Backpressure: while the records taken in and not yet settled exceed
+ * queue.max_rows or queue.max_bytes, intake is held: serve_poll takes no
+ * record and waits on the deliveries that settle the queue instead.
+ * librdkafka keeps prefetching meanwhile, up to queued.max.messages.kbytes,
+ * so memory stays bounded and the next record is at hand the moment there is
+ * room. A hold that lasts SERVE_HOLD_PAUSE_US (compute stuck, the broker
+ * refusing answers) also pauses every assigned partition, so that the
+ * consumer can be polled for rebalance events without taking records;
+ * librdkafka drops what it prefetched for a paused partition and fetches
+ * again from the next offset on resume, so nothing is skipped. The pause
+ * ends once the queue is down to half. */
 static bool over_limit(const struct serve *s)
 {
     return s->inflight_rows >= s->cfg->queue_max_rows ||
@@ -662,18 +675,28 @@ static void set_paused(struct serve *s, bool pause, const kio_tplist *only)
 
 static void flow_control(struct serve *s)
 {
-    if (!s->paused && over_limit(s)) {
-        KF_LOG_I("serve", "queue full (%" PRId64 " rows, %" PRId64 " bytes): pausing intake",
+    int64_t now = kf_clock_mono_us();
+    if (!s->held && over_limit(s)) {
+        KF_LOG_D("serve", "queue full (%" PRId64 " rows, %" PRId64 " bytes): holding intake",
                  s->inflight_rows, s->inflight_bytes);
-        set_paused(s, true, NULL);
-        s->paused = true;
+        s->held = true;
+        s->held_since_us = now;
         metric_set(metrics_series(s->m->paused, NULL), 1);
         metric_inc(metrics_series(s->m->pauses, NULL), 1);
+    } else if (s->held && !s->paused && now - s->held_since_us >= SERVE_HOLD_PAUSE_US) {
+        KF_LOG_I("serve",
+                 "queue full for %lld ms (%" PRId64 " rows, %" PRId64 " bytes): pausing intake",
+                 (long long)((now - s->held_since_us) / 1000), s->inflight_rows, s->inflight_bytes);
+        set_paused(s, true, NULL);
+        s->paused = true;
+    } else if (s->held && !s->paused && !over_limit(s)) {
+        s->held = false;
+        metric_set(metrics_series(s->m->paused, NULL), 0);
     } else if (s->paused && s->inflight_rows <= s->cfg->queue_max_rows / 2 &&
                s->inflight_bytes <= s->cfg->queue_max_bytes / 2) {
-        KF_LOG_D("serve", "queue drained: resuming intake");
+        KF_LOG_I("serve", "queue drained: resuming intake");
         set_paused(s, false, NULL);
-        s->paused = false;
+        s->paused = s->held = false;
         metric_set(metrics_series(s->m->paused, NULL), 0);
     }
 }
@@ -1034,7 +1057,11 @@ void serve_poll(serve *s, int timeout_ms)
     }
     s->last_poll_us = now;
     kio_msg *msg = NULL;
-    int err = kio_consumer_poll(s->requests, timeout_ms, &msg);
+    int err = 0;
+    if (s->held && !s->paused)
+        kio_producer_poll(s->producer, timeout_ms); /* the deliveries that make room */
+    else
+        err = kio_consumer_poll(s->requests, timeout_ms, &msg);
     /* The first record waits up to timeout_ms; the ones already fetched
      * behind it are taken in this turn, until the queue is full. */
     for (int n = 1; msg; n++) {

@@ -30,10 +30,10 @@ const struct kf_prop worker_props[] = {
     {"max_delay_us", KF_PROP_INT, "2000", 0, 1000000, NULL,
      "under load, how long a partial batch may wait to fill (never when idle)"},
     {"queue.max_rows", KF_PROP_INT, "8192", 1, 16777216, NULL,
-     "rows taken off Kafka and not yet answered, at most; beyond it the worker pauses its "
-     "partitions until half of them are answered (backpressure)"},
+     "rows taken off Kafka and not yet answered, at most; beyond it the worker takes no "
+     "request until there is room (backpressure; docs/worker.md)"},
     {"queue.max_bytes", KF_PROP_INT, "64M", 4096, 17179869184.0, NULL,
-     "bytes of requests taken off Kafka and not yet answered, at most (same pause rule)"},
+     "bytes of requests taken off Kafka and not yet answered, at most (same rule)"},
     {"delivery", KF_PROP_ENUM, "at_least_once", 0, 0, "at_least_once|exactly_once",
      "at_least_once: an answer is produced, then its request's offset committed (a crash may "
      "answer a request twice); exactly_once: answers, DLQ copies and offsets commit together "

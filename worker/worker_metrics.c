@@ -74,14 +74,13 @@ int worker_metrics_init(struct worker_metrics *m)
         m->reg, "kfleet_computed_rows_total", "Rows run through the inference backend, by model.",
         METRIC_COUNTER, (const char *const[]){"model", NULL}, NULL, 0);
     m->paused = metrics_family(m->reg, "kfleet_intake_paused",
-                               "1 while the request partitions are paused because the queue is "
-                               "full (queue.max_rows, queue.max_bytes).",
+                               "1 while intake is held because the queue is full "
+                               "(queue.max_rows, queue.max_bytes): no request is taken in.",
                                METRIC_GAUGE, NULL, NULL, 0);
     metric_set(metrics_series(m->paused, NULL), 0);
     m->pauses = metrics_family(m->reg, "kfleet_intake_pauses_total",
-                               "Times the request partitions were paused because the queue was "
-                               "full.",
-                               METRIC_COUNTER, NULL, NULL, 0);
+                               "Times intake was held because the queue was full.", METRIC_COUNTER,
+                               NULL, NULL, 0);
     m->poll_gap = metrics_family(
         m->reg, "kfleet_request_poll_gap_max_seconds",
         "Longest time between two polls of the request consumer since the worker started "
