@@ -10,6 +10,9 @@
  * the call, so struct req needs no _fini. Strings are not NUL-terminated;
  * print them with "%.*s". inputs.data has no alignment guarantee: read it
  * with memcpy or copy it into an aligned batch buffer.
+ *
+ * A JSON request (req_decode_json) has to be unescaped and converted, so its
+ * struct req points into a buffer the caller owns instead (see there).
  */
 #ifndef SCHEMA_REQ_H
 #define SCHEMA_REQ_H
@@ -24,16 +27,19 @@
 #define REQ_VERSION 1
 /** Hard upper bound of the request id length; req_limits.max_id_len may only lower it. */
 #define REQ_ID_MAX SCHEMA_REQ_ID_MAX
+/** Default bound of a JSON request body (req_limits.max_json_bytes): 64 MiB. */
+#define REQ_JSON_MAX (64u << 20)
 
 /** @brief Limits applied while decoding; the worker fills them from configuration. */
 struct req_limits {
-    size_t max_id_len;  /**< 1..REQ_ID_MAX */
-    uint64_t max_rows;  /**< rows of inputs.shape */
-    uint64_t max_cols;  /**< cols of inputs.shape */
-    uint64_t max_bytes; /**< rows × cols × dtype size */
+    size_t max_id_len;     /**< 1..REQ_ID_MAX */
+    uint64_t max_rows;     /**< rows of inputs.shape */
+    uint64_t max_cols;     /**< cols of inputs.shape */
+    uint64_t max_bytes;    /**< rows × cols × dtype size */
+    size_t max_json_bytes; /**< a JSON request's whole body; 0 means REQ_JSON_MAX */
 };
 
-/** @brief Defaults: id REQ_ID_MAX, rows 4096, cols 65536, bytes 64 MiB. */
+/** @brief Defaults: id REQ_ID_MAX, rows 4096, cols 65536, bytes 64 MiB, JSON body REQ_JSON_MAX. */
 void req_limits_default(struct req_limits *lim);
 
 /** @brief A 2-D tensor [rows, cols], row-major little-endian, borrowed bytes. */
@@ -82,6 +88,50 @@ struct req {
  */
 int req_decode(const uint8_t *buf, size_t len, const struct req_limits *lim, struct req *out,
                char *errstr, size_t errstr_size);
+
+/**
+ * @brief Whether @p buf is a JSON request: its first byte that is not JSON
+ *        whitespace (space, tab, CR, LF) is '{'. A msgpack request is a map,
+ *        whose first byte (0x80..0x8f, 0xde, 0xdf) is never one of those, so
+ *        the rule cannot take a msgpack request for JSON (docs/schema.md).
+ */
+bool req_is_json(const uint8_t *buf, size_t len);
+
+/**
+ * @brief Decode and validate one JSON request (docs/schema.md "JSON
+ *        requests"): the msgpack request's fields, with inputs.data a list
+ *        of numbers (f32 only) or a base64 string of the tensor's
+ *        little-endian bytes (any dtype).
+ *
+ * The same rules, order and error texts as req_decode, plus JSON's own:
+ * the body must be one JSON object (RFC 8259, UTF-8) and nothing after it;
+ * nesting deeper than 24 levels is refused; integers (v, shape, deadline_ms)
+ * have no fraction or exponent; each number of data must round to a finite
+ * f32. Duplicate known keys are refused, unknown keys ignored, null counts
+ * as absent. Nothing is allocated per array element: the grammar is checked
+ * without allocating, and the tensor is written once, after the shape and
+ * the limits allowed its size.
+ *
+ * Unlike req_decode, @p out does NOT borrow from @p buf: the decoded id,
+ * model, version, reply_to and tensor bytes are appended to @p store, and
+ * @p out points into @p store, valid until @p store is changed or freed.
+ * As with req_decode, out->id and out->model are set after a failure once
+ * both were found valid.
+ *
+ * @param buf, len      the message value (read only during the call)
+ * @param lim           limits, or NULL for req_limits_default()
+ * @param store         the caller's buffer (kf_buf_fini frees it), appended to
+ * @param data_base64   out, may be NULL: data was a base64 string (so the
+ *                      answer's data is base64 too)
+ * @returns 0; -EINVAL NULL argument; -EPROTO not JSON, a field missing, of
+ *          the wrong type or with an invalid value (errstr names the field,
+ *          e.g. "inputs.data[3]: expected a number"); -E2BIG the body is
+ *          longer than max_json_bytes, or a limit of req_decode is exceeded,
+ *          or data holds more numbers or base64 than max_bytes allows;
+ *          -ENOMEM
+ */
+int req_decode_json(const uint8_t *buf, size_t len, const struct req_limits *lim, struct req *out,
+                    kf_buf *store, bool *data_base64, char *errstr, size_t errstr_size);
 
 /**
  * @brief Append the canonical encoding of @p rq to @p out: keys in the order

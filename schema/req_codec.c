@@ -14,6 +14,7 @@ void req_limits_default(struct req_limits *lim)
     lim->max_rows = 4096;
     lim->max_cols = 65536;
     lim->max_bytes = 64ull << 20;
+    lim->max_json_bytes = REQ_JSON_MAX;
 }
 
 const char *req_err_code(int err)

@@ -65,6 +65,19 @@ struct resp {
 int resp_encode(const struct resp *rs, kf_buf *out);
 
 /**
+ * @brief Append the JSON answer to a JSON request (docs/schema.md "JSON
+ *        requests"): one line with no newline, the keys and order of
+ *        resp_encode; outputs.data is a list of numbers, each the fewest
+ *        significant digits (6 to 9) that read back as the same f32, null for
+ *        NaN and ±Inf (JSON has neither), or, with @p data_base64, one
+ *        standard padded base64 string of the little-endian f32 bytes (every
+ *        bit kept). Text that is not valid UTF-8 gets U+FFFD for each bad byte.
+ *        On failure @p out is left as it was.
+ * @returns 0; -EINVAL (as resp_encode); -ENOMEM
+ */
+int resp_encode_json(const struct resp *rs, bool data_base64, kf_buf *out);
+
+/**
  * @brief Decode one response. Required: v (1), id, model, version, status,
  *        worker (str; model and version may be ""); error when status is not
  *        ok; outputs with dtype "f32" and data of rows × cols × 4 bytes when
