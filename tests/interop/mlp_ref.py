@@ -17,9 +17,11 @@ import struct
 
 # |got - want| <= atol + rtol * |want|, per model dtype. f32: the worker sums in f32 (a few
 # ulp over ~64 terms). f16/bf16: the worker rounds its f32 activations to the weights' dtype
-# where this rounds doubles, so one input in a row may land one ulp apart (f16 2^-11, bf16
-# 2^-8 relative) when it lies near a rounding midpoint.
-TOLERANCE = {"f32": (1e-5, 1e-4), "f16": (1e-3, 1e-2), "bf16": (4e-3, 3e-2)}
+# where this rounds doubles, so an input near a rounding midpoint may land one ulp apart
+# (f16 2^-11, bf16 2^-8 relative), rarely. Measured on the ref backend, 480 outputs each: an
+# f16 gelu softmax model differed by at most 2.1e-7, a bf16 tanh one by 1.1e-7; the same
+# architecture with other weights differs by ~0.05.
+TOLERANCE = {"f32": (1e-5, 1e-4), "f16": (5e-4, 5e-3), "bf16": (4e-3, 3e-2)}
 
 
 def f32(x):
