@@ -1,7 +1,8 @@
 /**
  * @file s3io.h
  * @brief s3io: kfleet's object-store edge (S3 and compatibles: S3Proxy,
- *        MinIO, Ceph RGW) over libs3. The only code that includes libs3.h.
+ *        MinIO, Ceph RGW): SigV4 through libcurl, SigV2 through libs3. The
+ *        only code that includes libs3.h or curl.h.
  *
  * Every call has a deadline: its timeout_ms argument, or the client's default
  * (s3io_opts.timeout_ms) when 0. Within it, retriable failures (connection
@@ -29,9 +30,11 @@
  * Each failing call can write a one-line reason naming the endpoint, bucket
  * and key into the caller's errstr.
  *
- * Signing: AWS SigV2 with Debian's libs3 2.0; SigV4 (s3io_opts.region) when
- * meson found a libs3 whose S3BucketContext has authRegion. s3io_signing()
- * says which.
+ * Signing (s3io_opts.signature): SigV4 by default, signed by libcurl
+ * (CURLOPT_AWS_SIGV4) with s3io's own transport; SigV2 for stores that accept
+ * nothing else, through libs3 (Debian's libs3 2.0 signs only SigV2). A store
+ * that refuses the signature gets a -EACCES whose reason names the setting
+ * to change. s3io_signing() says which a client uses.
  *
  * @locality an s3io client is thread-safe: any thread may run calls on it at
  *           the same time (each call has its own request context). An
@@ -49,19 +52,30 @@
 
 typedef struct s3io s3io;
 
+/** @brief How requests are signed. */
+enum s3io_signature {
+    S3IO_SIGV4 = 0, /**< AWS Signature Version 4, through libcurl (the default) */
+    S3IO_SIGV2,     /**< AWS Signature Version 2, through libs3: SigV2-only stores */
+};
+
 /** @brief Connection settings. Strings are copied by s3io_new(). */
 struct s3io_opts {
-    const char *endpoint;     /**< "host:port" (e.g. "127.0.0.1:19000"); required */
-    const char *bucket;       /**< required */
-    const char *access_key;   /**< required */
-    const char *secret_key;   /**< required */
-    const char *region;       /**< SigV4 only; NULL: "us-east-1" */
-    bool https;               /**< false: plain http (the devstack) */
-    bool virtual_host;        /**< false: path-style URIs (S3Proxy, MinIO) */
-    int timeout_ms;           /**< default deadline per call; 0: 30000 */
-    int retry_backoff_ms;     /**< first back-off; 0: 100. Doubles per retry */
-    int retry_backoff_max_ms; /**< back-off cap; 0: 2000 */
-    int max_parallel;         /**< requests in flight per batch; 0: 8 */
+    const char *endpoint;          /**< "host:port" (e.g. "127.0.0.1:19000"); required */
+    const char *bucket;            /**< required */
+    const char *access_key;        /**< required */
+    const char *secret_key;        /**< required */
+    const char *region;            /**< SigV4's signing region; NULL: "us-east-1" */
+    enum s3io_signature signature; /**< 0: SigV4 */
+    const char *session_token;     /**< temporary credentials' token, sent as
+                                        x-amz-security-token; NULL: none. SigV4 only */
+    const char *ca_file;           /**< HTTPS: PEM file of the CAs to trust; NULL: the
+                                        system's. SigV4 only (libs3 2.0 checks no certificate) */
+    bool https;                    /**< false: plain http (the devstack) */
+    bool virtual_host;             /**< false: path-style URIs (S3Proxy, MinIO) */
+    int timeout_ms;                /**< default deadline per call; 0: 30000 */
+    int retry_backoff_ms;          /**< first back-off; 0: 100. Doubles per retry */
+    int retry_backoff_max_ms;      /**< back-off cap; 0: 2000 */
+    int max_parallel;              /**< requests in flight per batch; 0: 8 */
 };
 
 /**
@@ -74,13 +88,14 @@ int s3io_global_init(void);
 /** @brief Release libs3's global state. Only when no s3io call runs and none will. */
 void s3io_global_cleanup(void);
 
-/** @brief "SigV2" or "SigV4": what this build signs with. */
-const char *s3io_signing(void);
+/** @brief "SigV4" or "SigV2": what @p s3's requests are signed with. */
+const char *s3io_signing(const s3io *s3);
 
 /**
  * @brief A new client (no network traffic yet).
  * @returns the client (s3io_free), or NULL with the reason in errstr
- *          (missing option, bad bucket name, OOM, libs3 init failure)
+ *          (missing option, bad bucket name, a session token or CA file with
+ *          SigV2, OOM, libs3 or curl init failure)
  */
 s3io *s3io_new(const struct s3io_opts *opts, char *errstr, size_t errstr_size);
 /** @brief NULL is a no-op. No call may be running on it. */

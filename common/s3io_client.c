@@ -1,10 +1,13 @@
-/* The client: libs3's one-time initialisation, the bucket context, the pool
- * of request contexts and the counters. */
+/* The client: libs3's one-time initialisation (which initialises libcurl,
+ * the same libcurl-gnutls the SigV4 transport uses), the bucket context or
+ * the SigV4 transport's URL and credentials, the pool of request contexts
+ * and the counters. */
 #include "common/kf_err.h"
 #include "common/kf_log.h"
 #include "common/s3io_impl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,23 +53,32 @@ void s3io_global_cleanup(void)
     init_status = S3StatusInternalError;
 }
 
-const char *s3io_signing(void)
+const char *s3io_signing(const s3io *s3)
 {
-    return KF_S3_SIGV4 ? "SigV4" : "SigV2";
+    /* A libs3 >= 4 (authRegion) signs SigV4 itself. */
+    return s3 && (s3->v4 || KF_S3_SIGV4) ? "SigV4" : "SigV2";
 }
 
 void s3io_free(s3io *s3)
 {
     if (!s3)
         return;
-    for (int i = 0; i < s3->pool_count; i++)
-        S3_destroy_request_context(s3->pool[i]);
+    for (int i = 0; i < s3->pool_count; i++) {
+        if (s3->v4)
+            s3io_v4_ctx_free(s3->pool[i]);
+        else
+            S3_destroy_request_context(s3->pool[i]);
+    }
     pthread_mutex_destroy(&s3->pool_lock);
     free(s3->endpoint);
     free(s3->bucket);
     free(s3->access_key);
     free(s3->secret_key);
     free(s3->region);
+    free(s3->session_token);
+    free(s3->ca_file);
+    free(s3->base_url);
+    free(s3->sigv4);
     free(s3);
 }
 
@@ -80,6 +92,30 @@ s3io *s3io_new(const struct s3io_opts *opts, char *errstr, size_t errstr_size)
     }
     if (s3io_global_init()) {
         kf_errf(errstr, errstr_size, "s3io: libs3 could not initialise");
+        return NULL;
+    }
+    bool v4 = opts->signature == S3IO_SIGV4;
+    if (opts->signature != S3IO_SIGV4 && opts->signature != S3IO_SIGV2) {
+        kf_errf(errstr, errstr_size, "s3io: unknown signature %d", (int)opts->signature);
+        return NULL;
+    }
+    if (!v4 &&
+        ((opts->session_token && *opts->session_token) || (opts->ca_file && *opts->ca_file))) {
+        kf_errf(errstr, errstr_size,
+                "s3io: s3.session_token and s3.ca_file need s3.signature=v4 (libs3 2.0, "
+                "which signs SigV2, can send no token and checks no certificate)");
+        return NULL;
+    }
+    const char *region = opts->region && *opts->region ? opts->region : "us-east-1";
+    for (const char *c = region; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_' || *c == '.')) {
+            kf_errf(errstr, errstr_size, "s3io: bad region '%s' (letters, digits, - _ .)", region);
+            return NULL;
+        }
+    }
+    if (v4 && opts->session_token && strpbrk(opts->session_token, "\r\n")) {
+        kf_errf(errstr, errstr_size, "s3io: the session token has a line break");
         return NULL;
     }
     S3UriStyle style = opts->virtual_host ? S3UriStyleVirtualHost : S3UriStylePath;
@@ -97,9 +133,31 @@ s3io *s3io_new(const struct s3io_opts *opts, char *errstr, size_t errstr_size)
     s3->bucket = strdup(opts->bucket);
     s3->access_key = strdup(opts->access_key);
     s3->secret_key = strdup(opts->secret_key);
-    s3->region = strdup(opts->region && *opts->region ? opts->region : "us-east-1");
+    s3->region = strdup(region);
     if (!s3->endpoint || !s3->bucket || !s3->access_key || !s3->secret_key || !s3->region)
         goto oom;
+    s3->v4 = v4;
+    s3->https = opts->https;
+    if (v4) {
+        kf_buf url;
+        kf_buf_init(&url);
+        if (s3io_v4_base_url(&url, opts->https, opts->virtual_host, s3->endpoint, s3->bucket) ||
+            kf_buf_append(&url, "", 1)) {
+            kf_buf_fini(&url);
+            goto oom;
+        }
+        s3->base_url = (char *)kf_buf_steal(&url, NULL);
+        if (asprintf(&s3->sigv4, "aws:amz:%s:s3", s3->region) < 0)
+            s3->sigv4 = NULL;
+        if (opts->session_token && *opts->session_token)
+            s3->session_token = strdup(opts->session_token);
+        if (opts->ca_file && *opts->ca_file)
+            s3->ca_file = strdup(opts->ca_file);
+        if (!s3->base_url || !s3->sigv4 ||
+            (opts->session_token && *opts->session_token && !s3->session_token) ||
+            (opts->ca_file && *opts->ca_file && !s3->ca_file))
+            goto oom;
+    }
     s3->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
     s3->backoff_ms = opts->retry_backoff_ms > 0 ? opts->retry_backoff_ms : 100;
     s3->backoff_max_ms = opts->retry_backoff_max_ms > 0 ? opts->retry_backoff_max_ms : 2000;

@@ -109,7 +109,7 @@ void s3io_op_errstr(const struct s3io_op *op, int err, int timeout_ms, char *err
     if (!errstr || !errstr_size)
         return;
     const s3io *s3 = op->s3;
-    char why[384];
+    char why[512];
     switch (err) {
     case -ENOENT:
         if (op->status == S3StatusErrorNoSuchBucket)
@@ -118,9 +118,20 @@ void s3io_op_errstr(const struct s3io_op *op, int err, int timeout_ms, char *err
             snprintf(why, sizeof(why), "no such object (404)");
         break;
     case -EACCES:
-        snprintf(why, sizeof(why),
-                 "credentials refused by %s (403): check the access key and secret key",
-                 s3->endpoint);
+        /* A store that takes only the other signature answers like one that
+         * refuses the keys (S3Proxy: 403 AccessDenied "Forbidden"). */
+        if (s3->v4)
+            snprintf(why, sizeof(why),
+                     "credentials refused by %s (403, SigV4): check s3.access_key, "
+                     "s3.secret_key and s3.region; if this store accepts only SigV2, set "
+                     "s3.signature=v2",
+                     s3->endpoint);
+        else
+            snprintf(why, sizeof(why),
+                     "credentials refused by %s (403, SigV2): check s3.access_key and "
+                     "s3.secret_key; if this store requires SigV4 (AWS, most current "
+                     "stores), set s3.signature=v4",
+                     s3->endpoint);
         break;
     case -ECONNREFUSED:
         snprintf(why, sizeof(why), "connection refused by %s: is the S3 server running?",

@@ -2,6 +2,11 @@
  * @file s3io_impl.h
  * @brief s3io internals shared by its .c files: the only header that includes
  *        libs3. Not for use outside common/s3io*.c.
+ *
+ * Two transports run the same ops: libs3 (SigV2, s3io_opts.signature_v2) and
+ * libcurl with CURLOPT_AWS_SIGV4 (SigV4, the default; s3io_v4.c). Both report
+ * an attempt's outcome as an S3Status, so retries, errno mapping and messages
+ * are one code path.
  */
 #ifndef KF_S3IO_IMPL_H
 #define KF_S3IO_IMPL_H
@@ -19,11 +24,17 @@
 struct s3io {
     char *endpoint, *bucket, *access_key, *secret_key, *region;
     S3BucketContext bc; /* points into the strings above */
+    bool v4;            /* SigV4 through libcurl; false: libs3 */
+    bool https;
+    char *session_token; /* NULL: none */
+    char *ca_file;       /* NULL: the system's trust store */
+    char *base_url;      /* "http://host:port/bucket" or "http://bucket.host:port" */
+    char *sigv4;         /* "aws:amz:<region>:s3" */
     int timeout_ms;
     int backoff_ms, backoff_max_ms;
     int max_parallel;
     pthread_mutex_t pool_lock;
-    S3RequestContext *pool[S3IO_CTX_POOL];
+    void *pool[S3IO_CTX_POOL]; /* S3RequestContext * (libs3) or CURLM * (v4) */
     int pool_count;
     atomic_uint_fast64_t n_put, n_get, n_head, n_delete, n_list, n_retries, n_failures;
     atomic_uint_fast64_t bytes_out, bytes_in;
@@ -74,6 +85,9 @@ struct s3io_op {
     bool truncated;
     s3io_list_cb *list_cb;
     void *list_opaque;
+
+    /* SigV4 transport: this attempt's curl request (s3io_v4.c) */
+    struct s3io_v4_req *v4;
 
     /* run state */
     enum s3io_op_state state;
@@ -126,6 +140,22 @@ void s3io_put_issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms);
 void s3io_get_issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms);
 void s3io_list_issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms);
 void s3io_object_issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms);
+
+/* The SigV4 transport (s3io_v4.c): a context is a curl multi handle. */
+void *s3io_v4_ctx_new(void);
+void s3io_v4_ctx_free(void *ctx);
+/** @brief Start one attempt (cannot fail: a failure completes the attempt). */
+void s3io_v4_issue(struct s3io_op *op, void *ctx, int timeout_ms);
+/** @brief Wait up to @p wait_us for socket activity, then move transfers on
+ *         and complete the finished attempts (s3io_on_complete's contract). */
+void s3io_v4_run_once(void *ctx, int64_t wait_us);
+/** @brief Drop @p op's attempt in flight (deadline); its op state is the caller's. */
+void s3io_v4_abort(struct s3io_op *op, void *ctx);
+/** @brief The S3Status for an S3 error answer: its <Code>, else its HTTP status. */
+S3Status s3io_v4_status(long http_code, const char *code);
+/** @brief "scheme://host/bucket" (path style) or "scheme://bucket.host" (virtual host). */
+int s3io_v4_base_url(kf_buf *out, bool https, bool virtual_host, const char *endpoint,
+                     const char *bucket);
 
 /* libs3 with SigV4 (authRegion) takes a per-request timeout argument; 2.0 does not. */
 #if KF_S3_SIGV4

@@ -63,20 +63,33 @@ void s3io_on_complete(S3Status status, const S3ErrorDetails *details, void *data
     op->attempt_done = true;
 }
 
-static S3RequestContext *ctx_get(s3io *s3)
+/* A request context: libs3's S3RequestContext, or the SigV4 transport's
+ * curl multi handle. Either caches connections. */
+static void ctx_free(const s3io *s3, void *ctx)
 {
-    S3RequestContext *ctx = NULL;
+    if (s3->v4)
+        s3io_v4_ctx_free(ctx);
+    else if (ctx)
+        S3_destroy_request_context(ctx);
+}
+
+static void *ctx_get(s3io *s3)
+{
+    void *ctx = NULL;
     pthread_mutex_lock(&s3->pool_lock);
     if (s3->pool_count > 0)
         ctx = s3->pool[--s3->pool_count];
     pthread_mutex_unlock(&s3->pool_lock);
-    if (!ctx && S3_create_request_context(&ctx) != S3StatusOK)
-        return NULL;
-    return ctx;
+    if (ctx)
+        return ctx;
+    if (s3->v4)
+        return s3io_v4_ctx_new();
+    S3RequestContext *c = NULL;
+    return S3_create_request_context(&c) == S3StatusOK ? c : NULL;
 }
 
-/* Keep an idle context: its curl multi handle caches the connections. */
-static void ctx_put(s3io *s3, S3RequestContext *ctx)
+/* Keep an idle context: it caches the connections. */
+static void ctx_put(s3io *s3, void *ctx)
 {
     pthread_mutex_lock(&s3->pool_lock);
     if (s3->pool_count < S3IO_CTX_POOL) {
@@ -85,7 +98,7 @@ static void ctx_put(s3io *s3, S3RequestContext *ctx)
     }
     pthread_mutex_unlock(&s3->pool_lock);
     if (ctx)
-        S3_destroy_request_context(ctx);
+        ctx_free(s3, ctx);
 }
 
 static void count_issue(s3io *s3, const struct s3io_op *op)
@@ -102,7 +115,7 @@ static void count_issue(s3io *s3, const struct s3io_op *op)
         atomic_fetch_add(&s3->n_retries, 1);
 }
 
-static void issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms)
+static void issue(struct s3io_op *op, void *ctx, int timeout_ms)
 {
     op->attempts++;
     op->attempt_done = false;
@@ -110,6 +123,11 @@ static void issue(struct s3io_op *op, S3RequestContext *ctx, int timeout_ms)
     op->cb_err = 0;
     op->state = S3IO_OP_RUNNING;
     count_issue(op->s3, op);
+    if (op->s3->v4) {
+        op->detail[0] = '\0'; /* the transport may write a reason of its own here */
+        s3io_v4_issue(op, ctx, timeout_ms);
+        return;
+    }
     pthread_mutex_lock(&s3io_issue_lock);
     switch (op->kind) {
     case S3IO_OP_PUT: s3io_put_issue(op, ctx, timeout_ms); break;
@@ -223,7 +241,7 @@ int s3io_run(s3io *s3, struct s3io_op **ops, size_t count, int timeout_ms, char 
     const int64_t deadline = now + (int64_t)timeout_ms * 1000;
     size_t done = 0;
     int running = 0;
-    S3RequestContext *ctx = ctx_get(s3);
+    void *ctx = ctx_get(s3);
     for (size_t i = 0; i < count; i++) {
         ops[i]->state = S3IO_OP_WAITING;
         ops[i]->next_try_us = now;
@@ -266,7 +284,9 @@ int s3io_run(s3io *s3, struct s3io_op **ops, size_t count, int timeout_ms, char 
         }
         if (started)
             continue; /* an attempt may have failed synchronously: look first */
-        if (running > 0) {
+        if (running > 0 && s3->v4) {
+            s3io_v4_run_once(ctx, wait_us);
+        } else if (running > 0) {
             wait_for_io(ctx, wait_us);
             int remaining = 0;
             S3Status st = S3_runonce_request_context(ctx, &remaining);
@@ -281,7 +301,10 @@ int s3io_run(s3io *s3, struct s3io_op **ops, size_t count, int timeout_ms, char 
         /* Deadline: abort what is in flight (their complete callbacks run
          * now, with S3StatusInterrupted); what waits in back-off keeps the
          * error of its last attempt, which says more than "timed out". */
-        S3_destroy_request_context(ctx);
+        for (size_t i = 0; s3->v4 && i < count; i++)
+            if (ops[i]->v4)
+                s3io_v4_abort(ops[i], ctx);
+        ctx_free(s3, ctx);
         ctx = NULL;
         for (size_t i = 0; i < count; i++) {
             struct s3io_op *op = ops[i];

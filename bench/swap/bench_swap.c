@@ -406,7 +406,8 @@ int main(int argc, char **argv)
     printf("machine: %s %s, %ld CPUs; backend %s (%s); store %s (S3 signing %s); %u fetch "
            "threads, %zu MiB ranged GETs\n",
            u.nodename, u.machine, sysconf(_SC_NPROCESSORS_ONLN), kern_backend_name(be),
-           kern_backend_device(be), url, s3io_signing(), parallel, part_mib);
+           kern_backend_device(be), url, objstore_s3(os) ? s3io_signing(objstore_s3(os)) : "none",
+           parallel, part_mib);
 
     char *list = strdup(sizes);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {

@@ -108,6 +108,10 @@ static void *conn_main(void *p)
         sscanf(buf, "%15s %1199s", rq.method, rq.target);
         char v[128];
         header_value(buf, "Range", rq.range, sizeof(rq.range));
+        header_value(buf, "Host", rq.host, sizeof(rq.host));
+        header_value(buf, "Authorization", rq.authorization, sizeof(rq.authorization));
+        header_value(buf, "x-amz-content-sha256", rq.content_sha256, sizeof(rq.content_sha256));
+        header_value(buf, "x-amz-security-token", rq.security_token, sizeof(rq.security_token));
         size_t clen = header_value(buf, "Content-Length", v, sizeof(v)) ? strtoul(v, NULL, 10) : 0;
         bool expect = header_value(buf, "Expect", v, sizeof(v)) && strstr(v, "100-continue");
         /* keep what came after the head: the start of the body */

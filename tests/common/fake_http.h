@@ -27,9 +27,13 @@ struct fake_reply {
 /** @brief What the server saw of one request. */
 struct fake_request {
     char method[16];
-    char target[1200]; /**< path and query */
-    char range[128];   /**< the Range header value, "" if none */
-    size_t body_len;   /**< bytes of body received */
+    char target[1200];        /**< path and query */
+    char range[128];          /**< the Range header value, "" if none */
+    char host[128];           /**< the Host header value */
+    char authorization[512];  /**< the Authorization header value: how it was signed */
+    char content_sha256[80];  /**< x-amz-content-sha256, "" if none */
+    char security_token[256]; /**< x-amz-security-token, "" if none */
+    size_t body_len;          /**< bytes of body received */
 };
 
 typedef struct fake_http fake_http;

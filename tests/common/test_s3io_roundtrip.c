@@ -213,7 +213,7 @@ int main(void)
     snprintf(prefix, sizeof(prefix), "kfleet-test/s3io-%ld-%lld/", (long)getpid(),
              (long long)kf_clock_wall_ms());
     s3io *s3 = devstack_client(20000);
-    printf("# signing with %s, prefix %s\n", s3io_signing(), prefix);
+    printf("# signing with %s, prefix %s\n", s3io_signing(s3), prefix);
     /* is S3Proxy there at all? a missing key is the cheapest question */
     char err[512];
     int e = s3io_head(s3, "kfleet-test/probe", NULL, 5000, err, sizeof(err));

@@ -13,6 +13,9 @@
 #define XML_ERR(code, msg) \
     "<?xml version=\"1.0\"?><Error><Code>" code "</Code><Message>" msg "</Message></Error>"
 
+/* Every test runs twice: SigV4 (libcurl transport) and SigV2 (libs3). */
+static enum s3io_signature sig;
+
 static s3io *client(const char *endpoint, int timeout_ms)
 {
     char err[256];
@@ -20,6 +23,7 @@ static s3io *client(const char *endpoint, int timeout_ms)
                           .bucket = "unit-bucket",
                           .access_key = "ak",
                           .secret_key = "sk",
+                          .signature = sig,
                           .timeout_ms = timeout_ms,
                           .retry_backoff_ms = 20,
                           .retry_backoff_max_ms = 200};
@@ -41,7 +45,6 @@ static void test_options(void)
     KT_ASSERT(s3io_new(NULL, err, sizeof(err)) == NULL);
     s3io_free(NULL);
     s3io_batch_free(NULL);
-    KT_ASSERT(!strcmp(s3io_signing(), "SigV2") || !strcmp(s3io_signing(), "SigV4"));
     KT_ASSERT_INT_EQ(s3io_global_init(), 0);
 
     s3io *s3 = client("127.0.0.1:1", 1000);
@@ -99,6 +102,10 @@ static void test_forbidden(void)
     KT_ASSERT_MSG(strstr(err, "credentials refused") && strstr(err, "InvalidAccessKeyId") &&
                       strstr(err, "s3://unit-bucket/k"),
                   "%s", err);
+    /* the setting to change when the store takes only the other signature */
+    KT_ASSERT_MSG(strstr(err, sig == S3IO_SIGV4 ? "s3.signature=v2" : "s3.signature=v4"), "%s",
+                  err);
+    KT_ASSERT_STR_EQ(s3io_signing(s3), sig == S3IO_SIGV4 ? "SigV4" : "SigV2");
     KT_ASSERT_INT_EQ(s3io_delete(s3, "k", 0, err, sizeof(err)), -EACCES);
     KT_ASSERT_INT_EQ(s3io_head(s3, "k", NULL, 0, err, sizeof(err)), -EACCES);
     KT_ASSERT_INT_EQ(fake_http_request_count(fh), 3); /* never retried */
@@ -400,7 +407,141 @@ static void test_bucket_create(void)
     fake_http_stop(fh);
 }
 
-int main(void)
+/* What a SigV4 request carries: the signature with region and signed
+ * headers, the payload hash, the session token, a canonical URI. */
+static void test_v4_request_shape(void)
+{
+    static const struct fake_reply r[] = {
+        {.status = 200},
+        {.status = 200, .body = "xy"},
+        {.status = 200, .body = LIST_HEAD "<IsTruncated>false</IsTruncated></ListBucketResult>"},
+    };
+    fake_http *fh = fake_http_start(r, 3);
+    char err[512] = "";
+    struct s3io_opts o = {.endpoint = fake_http_endpoint(fh),
+                          .bucket = "unit-bucket",
+                          .access_key = "ak",
+                          .secret_key = "sk",
+                          .region = "eu-west-3",
+                          .session_token = "tok/123+=",
+                          .timeout_ms = 5000};
+    s3io *s3 = s3io_new(&o, err, sizeof(err));
+    KT_ASSERT_MSG(s3, "%s", err);
+    KT_ASSERT_MSG(s3io_put(s3, "dir/a b+c~", "data", 4, 0, err, sizeof(err)) == 0, "%s", err);
+    kf_buf b;
+    kf_buf_init(&b);
+    KT_ASSERT_MSG(s3io_get(s3, "k", &b, 0, 0, err, sizeof(err)) == 0, "%s", err);
+    kf_buf_fini(&b);
+    struct listed l = {.stop_at = -1};
+    KT_ASSERT_MSG(s3io_list(s3, "p q/", on_key, &l, 0, err, sizeof(err)) == 0, "%s", err);
+    struct fake_request put = fake_http_request(fh, 0), get = fake_http_request(fh, 1),
+                        list = fake_http_request(fh, 2);
+    KT_ASSERT_STR_EQ(put.method, "PUT");
+    KT_ASSERT_STR_EQ(put.target, "/unit-bucket/dir/a%20b%2Bc~");
+    KT_ASSERT_INT_EQ(put.body_len, 4);
+    KT_ASSERT_STR_EQ(put.content_sha256, "UNSIGNED-PAYLOAD");
+    KT_ASSERT_STR_EQ(put.security_token, "tok/123+=");
+    KT_ASSERT_MSG(!strncmp(put.authorization, "AWS4-HMAC-SHA256 Credential=ak/", 31) &&
+                      strstr(put.authorization, "/eu-west-3/s3/aws4_request") &&
+                      strstr(put.authorization, "x-amz-content-sha256") &&
+                      strstr(put.authorization, "x-amz-security-token") &&
+                      !strstr(put.authorization, "expect"),
+                  "%s", put.authorization);
+    KT_ASSERT_STR_EQ(get.content_sha256,
+                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    KT_ASSERT_STR_EQ(list.target, "/unit-bucket?max-keys=1000&prefix=p%20q%2F");
+    KT_ASSERT_STR_EQ(s3io_signing(s3), "SigV4");
+    s3io_free(s3);
+    fake_http_stop(fh);
+
+    /* libs3 2.0 cannot send a token nor check a certificate: say so */
+    o.signature = S3IO_SIGV2;
+    KT_ASSERT(s3io_new(&o, err, sizeof(err)) == NULL);
+    KT_ASSERT_MSG(strstr(err, "s3.signature=v4"), "%s", err);
+    o.session_token = NULL;
+    o.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+    KT_ASSERT(s3io_new(&o, err, sizeof(err)) == NULL);
+    o.ca_file = NULL;
+    o.region = "eu west";
+    KT_ASSERT(s3io_new(&o, err, sizeof(err)) == NULL);
+    KT_ASSERT_MSG(strstr(err, "region"), "%s", err);
+}
+
+/* SigV2 requests are signed "AWS <key>:<signature>" (libs3). */
+static void test_v2_request_shape(void)
+{
+    static const struct fake_reply r[] = {{.status = 200}};
+    fake_http *fh = fake_http_start(r, 1);
+    s3io *s3 = client(fake_http_endpoint(fh), 5000);
+    char err[512] = "";
+    KT_ASSERT_MSG(s3io_put(s3, "k", "data", 4, 0, err, sizeof(err)) == 0, "%s", err);
+    struct fake_request put = fake_http_request(fh, 0);
+    KT_ASSERT_MSG(!strncmp(put.authorization, "AWS ak:", 7), "%s", put.authorization);
+    KT_ASSERT_STR_EQ(put.security_token, "");
+    s3io_free(s3);
+    fake_http_stop(fh);
+}
+
+/* Virtual-host addressing: the bucket in the host name, not the path.
+ * curl resolves *.localhost to the loopback itself (no DNS). */
+static void test_v4_virtual_host(void)
+{
+    static const struct fake_reply r[] = {
+        {.status = 200, .headers = "ETag: \"0123abc\"\r\n"},
+        {.status = 200, .body = LIST_HEAD "<IsTruncated>false</IsTruncated></ListBucketResult>"},
+    };
+    fake_http *fh = fake_http_start(r, 2);
+    char ep[64], err[512] = "", etag[S3IO_ETAG_CAP];
+    snprintf(ep, sizeof(ep), "localhost:%s", strchr(fake_http_endpoint(fh), ':') + 1);
+    struct s3io_opts o = {.endpoint = ep,
+                          .bucket = "unit-bucket",
+                          .access_key = "ak",
+                          .secret_key = "sk",
+                          .virtual_host = true,
+                          .timeout_ms = 5000};
+    s3io *s3 = s3io_new(&o, err, sizeof(err));
+    KT_ASSERT_MSG(s3, "%s", err);
+    KT_ASSERT_MSG(s3io_head_etag(s3, "d/k", NULL, etag, 0, err, sizeof(err)) == 0, "%s", err);
+    KT_ASSERT_STR_EQ(etag, "0123abc");
+    struct listed l = {.stop_at = -1};
+    KT_ASSERT_MSG(s3io_list(s3, NULL, on_key, &l, 0, err, sizeof(err)) == 0, "%s", err);
+    struct fake_request head = fake_http_request(fh, 0), list = fake_http_request(fh, 1);
+    char host[128];
+    snprintf(host, sizeof(host), "unit-bucket.%s", ep);
+    KT_ASSERT_STR_EQ(head.host, host);
+    KT_ASSERT_STR_EQ(head.target, "/d/k");
+    KT_ASSERT_STR_EQ(list.target, "/?max-keys=1000");
+    s3io_free(s3);
+    fake_http_stop(fh);
+}
+
+/* A listing answer s3io cannot trust is -EPROTO with a reason, not a guess
+ * and not a loop: garbage, a Contents without Size, a truncated page that
+ * does not move on. */
+static void test_v4_bad_listing(void)
+{
+    static const struct fake_reply r[] = {
+        {.status = 200, .body = "<html>not s3</html>"},
+        {.status = 200, .body = LIST_HEAD "<Contents><Key>a</Key></Contents></ListBucketResult>"},
+        {.status = 200, .body = LIST_HEAD "<IsTruncated>true</IsTruncated></ListBucketResult>"},
+    };
+    fake_http *fh = fake_http_start(r, 3);
+    s3io *s3 = client(fake_http_endpoint(fh), 5000);
+    char err[512] = "";
+    struct listed l = {.stop_at = -1};
+    KT_ASSERT_INT_EQ(s3io_list(s3, NULL, on_key, &l, 0, err, sizeof(err)), -EPROTO);
+    KT_ASSERT_MSG(strstr(err, "ListBucketResult"), "%s", err);
+    KT_ASSERT_INT_EQ(s3io_list(s3, NULL, on_key, &l, 0, err, sizeof(err)), -EPROTO);
+    KT_ASSERT_MSG(strstr(err, "Size"), "%s", err);
+    KT_ASSERT_INT_EQ(s3io_list(s3, NULL, on_key, &l, 0, err, sizeof(err)), -EPROTO);
+    KT_ASSERT_MSG(strstr(err, "does not move"), "%s", err);
+    KT_ASSERT_INT_EQ(l.n, 0);
+    KT_ASSERT_INT_EQ(fake_http_request_count(fh), 3); /* none of these is retried */
+    s3io_free(s3);
+    fake_http_stop(fh);
+}
+
+static void run_all(void)
 {
     KT_RUN(test_options);
     KT_RUN(test_retry_then_success);
@@ -415,5 +556,19 @@ int main(void)
     KT_RUN(test_callback_abort_and_limits);
     KT_RUN(test_batch);
     KT_RUN(test_bucket_create);
+}
+
+int main(void)
+{
+    printf("# SigV4 (libcurl)\n");
+    sig = S3IO_SIGV4;
+    run_all();
+    KT_RUN(test_v4_request_shape);
+    KT_RUN(test_v4_virtual_host);
+    KT_RUN(test_v4_bad_listing);
+    printf("# SigV2 (libs3)\n");
+    sig = S3IO_SIGV2;
+    run_all();
+    KT_RUN(test_v2_request_shape);
     return 0;
 }
