@@ -393,7 +393,7 @@ static int get_str(struct jp *j, const uint8_t *v, const char *path, size_t min,
     int err = scan_string(j, &raw, &raw_len, &esc);
     if (err)
         return err;
-    if (kf_buf_reserve(store, raw_len))
+    if (kf_buf_reserve(store, raw_len + 1)) /* + 1: "" too gets a buffer to point into */
         return -ENOMEM;
     size_t len = unescape(raw, raw_len, store->ptr + store->len);
     if (id_limit && len > max) {

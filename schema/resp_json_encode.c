@@ -25,6 +25,10 @@ static void put(kf_buf *out, const char *s, int *err)
 static void put_str(kf_buf *out, kf_bytes b, int *err)
 {
     put(out, "\"", err);
+    if (!b.len) { /* an absent field may be {NULL, 0} */
+        put(out, "\"", err);
+        return;
+    }
     const uint8_t *p = b.ptr, *end = b.ptr + b.len;
     while (!*err && p < end) {
         const uint8_t *run = p;

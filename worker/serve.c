@@ -114,8 +114,11 @@ struct serve_out {
 
 struct serve_rec {
     struct serve *s;
-    kio_msg *msg; /* owned; rq borrows from it */
+    kio_msg *msg; /* owned; rq borrows from it (msgpack) */
     struct req rq;
+    kf_buf json_store; /* owned: what rq points into when the request is JSON */
+    bool json;         /* a JSON request: it is answered in JSON */
+    bool json_b64;     /* its data was base64: so is its answer's */
     char model[CTL_NAME_CAP];
     int32_t partition;
     int64_t offset;
@@ -143,6 +146,7 @@ static void rec_free(struct serve_rec *r)
     r->s->inflight_rows -= r->rows;
     r->s->inflight_bytes -= r->bytes;
     kio_msg_free(r->msg);
+    kf_buf_fini(&r->json_store);
     free(r->input_f32);
     free(r);
 }
@@ -310,7 +314,7 @@ static void send_response(struct serve *s, struct serve_rec *r, enum resp_status
     }
     kf_buf value;
     kf_buf_init(&value);
-    int err = resp_encode(&rs, &value);
+    int err = r->json ? resp_encode_json(&rs, r->json_b64, &value) : resp_encode(&rs, &value);
     if (err) {
         /* Only a bug or OOM gets here: the DLQ copy stands in for the answer. */
         KF_LOG_E("serve", "cannot encode a response: %s", kf_strerror(err));
@@ -545,6 +549,7 @@ static void dispatch(struct serve *s, kio_msg *msg)
     }
     r->s = s;
     r->msg = msg;
+    kf_buf_init(&r->json_store);
     r->partition = msg->partition;
     r->offset = msg->offset;
     r->received_us = kf_clock_mono_us();
@@ -558,8 +563,19 @@ static void dispatch(struct serve *s, kio_msg *msg)
     s->inflight_bytes += r->bytes;
 
     char errstr[256];
-    int err =
-        req_decode(msg->value.ptr, msg->value.len, &s->limits, &r->rq, errstr, sizeof(errstr));
+    int err;
+    /* A JSON request (docs/schema.md): decoded into the record's own store,
+     * which lives as long as the record, and answered in JSON. */
+    r->json = req_is_json(msg->value.ptr, msg->value.len);
+    if (r->json) {
+        err = req_decode_json(msg->value.ptr, msg->value.len, &s->limits, &r->rq, &r->json_store,
+                              &r->json_b64, errstr, sizeof(errstr));
+        r->bytes += (int64_t)r->json_store.cap;
+        s->inflight_bytes += (int64_t)r->json_store.cap;
+    } else {
+        err =
+            req_decode(msg->value.ptr, msg->value.len, &s->limits, &r->rq, errstr, sizeof(errstr));
+    }
     if (r->rq.model.len)
         snprintf(r->model, sizeof(r->model), "%.*s", (int)r->rq.model.len,
                  (const char *)r->rq.model.ptr);
