@@ -1,6 +1,7 @@
 #include "common/objstore.h"
 
 #include "common/kf_err.h"
+#include "common/kf_log.h"
 #include "common/s3io.h"
 
 #include <dirent.h>
@@ -92,7 +93,11 @@ objstore *objstore_new(const char *url, const struct objstore_s3_opts *s3, char 
             .access_key = s3->access_key,
             .secret_key = s3->secret_key,
             .region = s3->region,
+            .signature = s3->signature_v2 ? S3IO_SIGV2 : S3IO_SIGV4,
+            .session_token = s3->session_token,
+            .ca_file = s3->ca_file,
             .https = s3->https,
+            .virtual_host = s3->virtual_host,
             .timeout_ms = s3->timeout_ms,
             .max_parallel = s3->max_parallel,
         };
@@ -103,6 +108,9 @@ objstore *objstore_new(const char *url, const struct objstore_s3_opts *s3, char 
         os->s3 = s3io_new(&o, errstr, errstr_size);
         if (!os->s3)
             goto fail;
+        /* Which signature a store gets is the first thing to know when it refuses. */
+        KF_LOG_I("objstore", "%s at %s://%s, %s, %s addressing", url, s3->https ? "https" : "http",
+                 s3->endpoint, s3io_signing(os->s3), s3->virtual_host ? "virtual-host" : "path");
         return os;
     }
     if (!strncmp(url, "file://", 7) && url[7] == '/') {

@@ -26,9 +26,13 @@ struct s3io;
 /** @brief S3 settings, used when the URL is s3://. Borrowed for objstore_new only. */
 struct objstore_s3_opts {
     const char *endpoint, *access_key, *secret_key, *region;
+    const char *session_token; /**< temporary credentials; NULL: none (SigV4 only) */
+    const char *ca_file;       /**< CAs for https; NULL: the system's (SigV4 only) */
     bool https;
-    int timeout_ms;   /**< per call; 0: 30000 */
-    int max_parallel; /**< parallel requests of one batch; 0: 8 */
+    bool signature_v2; /**< sign SigV2 (libs3); false: SigV4 (libcurl), the default */
+    bool virtual_host; /**< bucket in the host name; false: in the path */
+    int timeout_ms;    /**< per call; 0: 30000 */
+    int max_parallel;  /**< parallel requests of one batch; 0: 8 */
 };
 
 typedef struct objstore objstore;

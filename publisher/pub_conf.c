@@ -24,7 +24,16 @@ const struct kf_prop pub_props[] = {
     {"s3.access_key", KF_PROP_STR, "kfleet", 0, 0, NULL, "S3 access key id"},
     {"s3.secret_key", KF_PROP_STR, "kfleet-devstack-secret", 0, 0, NULL, "S3 secret key"},
     {"s3.https", KF_PROP_BOOL, "false", 0, 0, NULL, "talk to S3 over https"},
-    {"s3.region", KF_PROP_STR, "us-east-1", 0, 0, NULL, "S3 region (SigV4 only)"},
+    {"s3.region", KF_PROP_STR, "us-east-1", 0, 0, NULL, "S3 region (SigV4's signing region)"},
+    {"s3.signature", KF_PROP_ENUM, "v4", 0, 0, "v4|v2",
+     "request signing: v4 (AWS SigV4, through libcurl) or v2 (SigV2, through libs3; only "
+     "for stores that refuse SigV4)"},
+    {"s3.addressing", KF_PROP_ENUM, "path", 0, 0, "path|virtual",
+     "path: http://HOST/BUCKET/KEY (S3Proxy, MinIO); virtual: http://BUCKET.HOST/KEY"},
+    {"s3.session_token", KF_PROP_STR, NULL, 0, 0, NULL,
+     "session token of temporary credentials (sent as x-amz-security-token; v4 only)"},
+    {"s3.ca_file", KF_PROP_STR, NULL, 0, 0, NULL,
+     "PEM file of the CAs that s3.https trusts (default: the system's; v4 only)"},
     {"s3.timeout_ms", KF_PROP_INT, "30000", 100, 3600000, NULL,
      "deadline of one S3 call (HEAD, the manifest, the signature), retries included"},
     {"chunk.size", KF_PROP_INT, "64M", 1024, 4294967296.0, NULL,
@@ -80,6 +89,10 @@ void pub_config_parse(struct pub_config *cfg, const kf_conf *conf)
     cfg->s3_secret_key = dup_or_null(kf_conf_str(conf, "s3.secret_key"));
     cfg->s3_https = kf_conf_bool(conf, "s3.https");
     cfg->s3_region = dup_or_null(kf_conf_str(conf, "s3.region"));
+    cfg->s3_sigv2 = !strcmp(kf_conf_str(conf, "s3.signature"), "v2");
+    cfg->s3_virtual_host = !strcmp(kf_conf_str(conf, "s3.addressing"), "virtual");
+    cfg->s3_session_token = dup_or_null(kf_conf_str(conf, "s3.session_token"));
+    cfg->s3_ca_file = dup_or_null(kf_conf_str(conf, "s3.ca_file"));
     cfg->s3_timeout_ms = (int)kf_conf_int(conf, "s3.timeout_ms");
     cfg->chunk_size = (uint64_t)kf_conf_int(conf, "chunk.size");
     cfg->upload_parallel = (unsigned)kf_conf_int(conf, "upload.parallel");
@@ -98,9 +111,9 @@ void pub_config_parse(struct pub_config *cfg, const kf_conf *conf)
 
 void pub_config_fini(struct pub_config *cfg)
 {
-    char *strs[] = {cfg->brokers,       cfg->topic_control, cfg->store_url,
-                    cfg->s3_bucket,     cfg->s3_endpoint,   cfg->s3_access_key,
-                    cfg->s3_secret_key, cfg->s3_region,     cfg->trusted_keys};
+    char *strs[] = {cfg->brokers,      cfg->topic_control,    cfg->store_url,     cfg->s3_bucket,
+                    cfg->s3_endpoint,  cfg->s3_access_key,    cfg->s3_secret_key, cfg->s3_region,
+                    cfg->trusted_keys, cfg->s3_session_token, cfg->s3_ca_file};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(strs[i]);
     memset(cfg, 0, sizeof(*cfg));
@@ -212,7 +225,11 @@ int pub_store(struct pub_ctx *pc, char *errstr, size_t errstr_size)
         .access_key = c->s3_access_key,
         .secret_key = c->s3_secret_key,
         .region = c->s3_region,
+        .session_token = c->s3_session_token,
+        .ca_file = c->s3_ca_file,
         .https = c->s3_https,
+        .signature_v2 = c->s3_sigv2,
+        .virtual_host = c->s3_virtual_host,
         .timeout_ms = c->s3_timeout_ms,
         .max_parallel = (int)c->upload_parallel,
     };

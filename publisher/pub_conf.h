@@ -22,7 +22,8 @@ struct pub_config {
     int control_timeout_ms; /**< control.timeout_ms */
     char *store_url;        /**< store.url; NULL: s3://<s3.bucket> */
     char *s3_bucket, *s3_endpoint, *s3_access_key, *s3_secret_key, *s3_region;
-    bool s3_https;
+    char *s3_session_token, *s3_ca_file; /**< NULL: none */
+    bool s3_https, s3_sigv2, s3_virtual_host;
     int s3_timeout_ms;
     uint64_t chunk_size;      /**< chunk.size, bytes */
     unsigned upload_parallel; /**< upload.parallel, 1..64 */

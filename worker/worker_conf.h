@@ -43,7 +43,8 @@ struct worker_config {
     uint64_t limit_rows, limit_cols, limit_bytes;
     const char *store_url;
     const char *s3_endpoint, *s3_access_key, *s3_secret_key, *s3_region;
-    bool s3_https;
+    const char *s3_session_token, *s3_ca_file; /**< NULL: none */
+    bool s3_https, s3_sigv2, s3_virtual_host;
     unsigned fetch_parallel;
     int fetch_deadline_ms;
     const char *cache_dir;

@@ -163,7 +163,11 @@ static int open_store(struct worker *w, char *errstr, size_t errstr_size)
         .access_key = cfg->s3_access_key,
         .secret_key = cfg->s3_secret_key,
         .region = cfg->s3_region,
+        .session_token = cfg->s3_session_token,
+        .ca_file = cfg->s3_ca_file,
         .https = cfg->s3_https,
+        .signature_v2 = cfg->s3_sigv2,
+        .virtual_host = cfg->s3_virtual_host,
         .max_parallel = (int)cfg->fetch_parallel,
     };
     w->objstore = objstore_new(cfg->store_url, &s3, errstr, errstr_size);

@@ -426,6 +426,8 @@ static void test_config_parse(void)
     KT_ASSERT(cfg.store_url == NULL && cfg.trusted_keys == NULL);
     KT_ASSERT_STR_EQ(cfg.s3_bucket, "kfleet");
     KT_ASSERT(!cfg.s3_https);
+    KT_ASSERT(!cfg.s3_sigv2 && !cfg.s3_virtual_host); /* SigV4, path-style */
+    KT_ASSERT(cfg.s3_session_token == NULL && cfg.s3_ca_file == NULL);
     KT_ASSERT_INT_EQ(cfg.chunk_size, 64ull << 20);
     KT_ASSERT_INT_EQ(cfg.upload_parallel, 8);
     KT_ASSERT_INT_EQ(cfg.upload_deadline_ms, 1800000);
@@ -436,16 +438,20 @@ static void test_config_parse(void)
     KT_ASSERT_INT_EQ(cfg.log_level, KF_LOG_WARN);
     pub_config_fini(&cfg);
 
-    const char *kv[] = {"store.url=file:///tmp/x", "s3.https=yes",      "chunk.size=1M",
-                        "upload.parallel=3",       "golden.atol=0.5",   "golden.seed=4294967296",
-                        "trusted_keys=/k.pub",     "log_level=debug",   "topic.control=t1",
-                        "control.timeout_ms=1500", "s3.timeout_ms=2500"};
+    const char *kv[] = {"store.url=file:///tmp/x", "s3.https=yes",         "chunk.size=1M",
+                        "upload.parallel=3",       "golden.atol=0.5",      "golden.seed=4294967296",
+                        "trusted_keys=/k.pub",     "log_level=debug",      "topic.control=t1",
+                        "control.timeout_ms=1500", "s3.timeout_ms=2500",   "s3.signature=v2",
+                        "s3.addressing=virtual",   "s3.session_token=tok", "s3.ca_file=/ca.pem"};
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         KT_ASSERT_MSG(!kf_conf_set_kv(conf, kv[i], err, sizeof(err)), "%s: %s", kv[i], err);
     pub_config_parse(&cfg, conf);
     kf_conf_free(conf); /* the struct owns its strings */
     KT_ASSERT_STR_EQ(cfg.store_url, "file:///tmp/x");
     KT_ASSERT(cfg.s3_https);
+    KT_ASSERT(cfg.s3_sigv2 && cfg.s3_virtual_host);
+    KT_ASSERT_STR_EQ(cfg.s3_session_token, "tok");
+    KT_ASSERT_STR_EQ(cfg.s3_ca_file, "/ca.pem");
     KT_ASSERT_INT_EQ(cfg.chunk_size, 1u << 20);
     KT_ASSERT_INT_EQ(cfg.upload_parallel, 3);
     KT_ASSERT(cfg.golden_atol == 0.5);
