@@ -7,7 +7,11 @@
  * documented JSON error answer (or none, when it has no id) and a DLQ copy of
  * its bytes with the reason, and a good request after them is still served.
  *
- *   it_json KFLEET_WORKER
+ *   it_json KFLEET_WORKER [eos]
+ *
+ * eos: the worker answers exactly once (delivery=exactly_once): the JSON
+ * answers and DLQ copies go through the same transactions, and the readers
+ * read committed records only.
  */
 #include "common/crypto.h"
 #include "common/kf_clock.h"
@@ -197,17 +201,18 @@ static void collect_dlq(kio_consumer *dlq, struct dlq_want *w, size_t n)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s KFLEET_WORKER\n", argv[0]);
+        fprintf(stderr, "usage: %s KFLEET_WORKER [eos]\n", argv[0]);
         return KF_TEST_HARD_ERROR;
     }
-    kt_env_init(&env, "json", argv[1], 1);
+    bool eos = argc > 2 && !strcmp(argv[2], "eos");
+    kt_env_init(&env, eos ? "json-eos" : "json", argv[1], 1);
     printf("# topics *.%s, logs in %s\n", env.sfx, env.dir);
     struct kt_version v1;
     kt_env_version(&env, "v1", 1, 0, NULL, &v1);
     kt_env_announce(&env, &v1, 1, NULL, &env.trusted);
     char limit[64];
     snprintf(limit, sizeof(limit), "limits.max_bytes=%d", LIMIT_BYTES);
-    const char *props[] = {"max_delay_us=1000", limit, NULL};
+    const char *props[] = {"max_delay_us=1000", limit, eos ? KT_DELIVERY_EXACTLY_ONCE : NULL, NULL};
     kt_env_worker_start(&env, 0, props);
     kio_consumer *dlq = kt_env_reader(&env, env.t_dlq, 1);
 
