@@ -32,6 +32,8 @@ static s3io *devstack_client(int timeout_ms)
         .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
         .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
         .https = kt_s3_https(),
+        .signature = kt_s3_sigv2() ? S3IO_SIGV2 : S3IO_SIGV4,
+        .ca_file = kt_s3_ca_file(),
         .timeout_ms = timeout_ms,
         .max_parallel = 8,
     };

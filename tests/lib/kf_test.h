@@ -89,4 +89,24 @@ static inline bool kt_s3_https(void)
     return v && (!strcmp(v, "true") || !strcmp(v, "1"));
 }
 
+/**
+ * @brief Whether the devstack's S3 takes only SigV2: KFLEET_S3_SIGNATURE is
+ *        "v2" (`ops/devstack env --sigv2`); otherwise requests sign SigV4.
+ */
+static inline bool kt_s3_sigv2(void)
+{
+    const char *v = getenv("KFLEET_S3_SIGNATURE");
+    return v && !strcmp(v, "v2");
+}
+
+/**
+ * @brief The CA file that s3.https trusts: KFLEET_S3_CA_FILE (`ops/devstack
+ *        env --secure` sets it to the devstack's CA); NULL: the system's.
+ */
+static inline const char *kt_s3_ca_file(void)
+{
+    const char *v = getenv("KFLEET_S3_CA_FILE");
+    return v && *v ? v : NULL;
+}
+
 #endif

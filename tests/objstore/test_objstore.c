@@ -126,6 +126,8 @@ static void test_s3_store(void)
         .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
         .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
         .https = kt_s3_https(),
+        .signature_v2 = kt_s3_sigv2(),
+        .ca_file = kt_s3_ca_file(),
     };
     char url[300], err[512], prefix[64];
     snprintf(url, sizeof(url), "s3://%s", kt_service_env("KFLEET_S3_BUCKET"));

@@ -77,6 +77,8 @@ void kt_pub_init(struct kt_pub *t, const char *tag, const char *bin)
         .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
         .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
         .https = kt_s3_https(),
+        .signature_v2 = kt_s3_sigv2(),
+        .ca_file = kt_s3_ca_file(),
     };
     char url[128];
     snprintf(url, sizeof(url), "s3://%s", kt_service_env("KFLEET_S3_BUCKET"));

@@ -53,7 +53,9 @@ void kt_env_init_opts(struct kt_env *e, const char *tag, const char *worker_bin,
     struct objstore_s3_opts s3 = {.endpoint = kt_service_env("KFLEET_S3_ENDPOINT"),
                                   .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
                                   .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
-                                  .https = kt_s3_https()};
+                                  .https = kt_s3_https(),
+                                  .signature_v2 = kt_s3_sigv2(),
+                                  .ca_file = kt_s3_ca_file()};
     char url[128], err[512];
     snprintf(e->sfx, sizeof(e->sfx), "%s-%d-%" PRId64, tag, (int)getpid(), kf_clock_wall_ms());
     snprintf(e->t_req, sizeof(e->t_req), "e2e.req.%s", e->sfx);

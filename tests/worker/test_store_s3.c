@@ -254,8 +254,12 @@ int main(void)
 
     char err[512], url[128];
     snprintf(url, sizeof(url), "s3://%s", bucket);
-    struct objstore_s3_opts o = {
-        .endpoint = endpoint, .access_key = ak, .secret_key = sk, .https = kt_s3_https()};
+    struct objstore_s3_opts o = {.endpoint = endpoint,
+                                 .access_key = ak,
+                                 .secret_key = sk,
+                                 .https = kt_s3_https(),
+                                 .signature_v2 = kt_s3_sigv2(),
+                                 .ca_file = kt_s3_ca_file()};
     os = objstore_new(url, &o, err, sizeof(err));
     if (!os) {
         fprintf(stderr, "objstore_new: %s\n", err);
