@@ -76,6 +76,39 @@ bad = load(v, "control", "model.published.json")
 bad["strategy"]["max_unavailable"] = 0
 check(bad, "ctl.model.published.schema.json", ok=False, what="max_unavailable 0")
 
+# JSON requests and the answers to them (docs/schema.md): the examples there,
+# and documents the decoder refuses for a reason the schema can express.
+req_list = {"v": 1, "id": "r1", "model": "mnist", "reply_to": "kfleet.replies.me",
+            "inputs": {"dtype": "f32", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6.5]}}
+req_b64 = {"v": 1, "id": "r2", "model": "mnist", "version": None,
+           "inputs": {"dtype": "f16", "shape": [1, 2], "data": "ADwAwA=="}}
+check(req_list, "request.schema.json", what="JSON request with a list")
+check(req_b64, "request.schema.json", what="JSON request with base64")
+for what, change in (("v 2", lambda d: d.update(v=2)),
+                     ("a 3-d shape", lambda d: d["inputs"].update(shape=[1, 2, 3])),
+                     ("a string in data", lambda d: d["inputs"].update(data=[1, "2"])),
+                     ("a list for f16", lambda d: d["inputs"].update(dtype="f16")),
+                     ("no id", lambda d: d.pop("id")),
+                     ("a bad reply_to", lambda d: d.update(reply_to="a b"))):
+    bad = json.loads(json.dumps(req_list))
+    change(bad)
+    check(bad, "request.schema.json", ok=False, what="JSON request with " + what)
+bad = json.loads(json.dumps(req_b64))
+bad["inputs"]["data"] = "ADwAwA="
+check(bad, "request.schema.json", ok=False, what="JSON request with unpadded base64")
+ans_ok = {"v": 1, "id": "r1", "model": "mnist", "version": "v1", "status": "ok",
+          "outputs": {"dtype": "f32", "shape": [2, 3],
+                      "data": [0.1, -0.33333334, 9.99995e-41, 3.4028235e+38, None, -0]},
+          "worker": "w-1", "timing": {"queue_us": 5, "batch_rows": 2, "compute_us": 7}}
+ans_err = {"v": 1, "id": "x", "model": "m", "version": "", "status": "error",
+           "error": {"code": "invalid_request", "message": "inputs.data[1]: expected a number"},
+           "worker": "w"}
+check(ans_ok, "response.schema.json", what="JSON answer ok")
+check(ans_err, "response.schema.json", what="JSON error answer")
+bad = json.loads(json.dumps(ans_ok))
+del bad["outputs"]
+check(bad, "response.schema.json", ok=False, what="ok answer without outputs")
+
 # One set of limits: schema/names.h is the source, the schemas follow it.
 import re
 with open(os.path.join(d, "names.h"), encoding="utf-8") as f:
