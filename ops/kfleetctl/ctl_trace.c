@@ -14,6 +14,7 @@
 #include "common/kf_err.h"
 #include "common/kio_admin.h"
 #include "common/kio_consumer.h"
+#include "schema/json_impl.h"
 #include "schema/req.h"
 #include "schema/resp.h"
 
@@ -37,6 +38,27 @@ struct trace {
     struct answer answers[MAX_ANSWERS];
     size_t n_answers;
 };
+
+/* A JSON answer: its status and error, read with jansson. */
+static void answer_from_json(const kio_msg *m, struct answer *a)
+{
+    json_error_t je;
+    json_t *j = json_loadb((const char *)m->value.ptr, m->value.len, 0, &je);
+    const char *st = json_string_value(json_object_get(j, "status"));
+    if (!st) {
+        snprintf(a->status, sizeof(a->status), "undecodable");
+        snprintf(a->error, sizeof(a->error), "JSON answer: %s", j ? "no status" : je.text);
+        json_decref(j);
+        return;
+    }
+    snprintf(a->status, sizeof(a->status), "%s", st);
+    json_t *e = json_object_get(j, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    if (strcmp(st, "ok"))
+        snprintf(a->error, sizeof(a->error), "%s: %s", code ? code : "?", msg ? msg : "");
+    json_decref(j);
+}
 
 static void header_str(const kio_msg *m, const char *name, char *out, size_t size)
 {
@@ -69,6 +91,10 @@ static void record_answer(struct trace *t, const kio_msg *m, bool dlq)
     if (dlq) {
         snprintf(a->status, sizeof(a->status), "dlq");
         header_str(m, "kfleet-error", a->error, sizeof(a->error));
+        return;
+    }
+    if (req_is_json(m->value.ptr, m->value.len)) {
+        answer_from_json(m, a); /* the answer to a JSON request (docs/schema.md §2a) */
         return;
     }
     struct resp rs;
@@ -169,9 +195,19 @@ static int show_request(const struct ctl_opts *o, char *reply_to, size_t size)
     char ts[40], why[256];
     ctl_time_str(m->timestamp_ms, ts, sizeof(ts));
     struct req rq;
-    printf("request  %s[%d]@%" PRId64 "  %s\n", o->t_requests, o->partition, o->offset, ts);
-    if (req_decode(m->value.ptr, m->value.len, NULL, &rq, why, sizeof(why))) {
-        printf("         undecodable: %s\n", why);
+    kf_buf store; /* a JSON request's decoded fields */
+    kf_buf_init(&store);
+    bool json = req_is_json(m->value.ptr, m->value.len);
+    printf("request  %s[%d]@%" PRId64 "  %s%s\n", o->t_requests, o->partition, o->offset, ts,
+           json ? "  (JSON)" : "");
+    if (json
+            ? req_decode_json(m->value.ptr, m->value.len, NULL, &rq, &store, NULL, why, sizeof(why))
+            : req_decode(m->value.ptr, m->value.len, NULL, &rq, why, sizeof(why))) {
+        if (rq.id.len) /* decoded far enough to be answered */
+            printf("         id %.*s  model %.*s  invalid: %s\n", (int)rq.id.len,
+                   (const char *)rq.id.ptr, (int)rq.model.len, (const char *)rq.model.ptr, why);
+        else
+            printf("         undecodable: %s\n", why);
     } else {
         printf("         id %.*s  model %.*s  rows %" PRIu64 "%s%.*s\n", (int)rq.id.len,
                (const char *)rq.id.ptr, (int)rq.model.len, (const char *)rq.model.ptr,
@@ -180,6 +216,7 @@ static int show_request(const struct ctl_opts *o, char *reply_to, size_t size)
         if (rq.reply_to.len)
             snprintf(reply_to, size, "%.*s", (int)rq.reply_to.len, (const char *)rq.reply_to.ptr);
     }
+    kf_buf_fini(&store);
     kio_msg_free(m);
     kio_consumer_free(kc);
     return 0;

@@ -7,7 +7,11 @@
  * documented JSON error answer (or none, when it has no id) and a DLQ copy of
  * its bytes with the reason, and a good request after them is still served.
  *
- *   it_json KFLEET_WORKER [eos]
+ * Last, `kfleetctl trace` follows a JSON request and its answers (not with
+ * eos: trace reads a transactional topic only up to its last data record,
+ * never to the high watermark past the commit marker, and times out).
+ *
+ *   it_json KFLEET_WORKER KFLEETCTL [eos]
  *
  * eos: the worker answers exactly once (delivery=exactly_once): the JSON
  * answers and DLQ copies go through the same transactions, and the readers
@@ -16,6 +20,7 @@
 #include "common/crypto.h"
 #include "common/kf_clock.h"
 #include "schema/req.h"
+#include "tests/worker/kt_ctl.h"
 #include "tests/worker/kt_e2e.h"
 #include "tests/worker/kt_outputs.h"
 
@@ -81,6 +86,7 @@ struct want {
     int input;          /* ok: the ledger's request whose outputs it must equal */
     bool base64;        /* ok: outputs.data is base64 */
     bool seen;
+    int64_t src_off; /* the request's offset (kfleet-source-offset) */
 };
 
 static void check_ok(const struct want *w, json_t *j)
@@ -154,6 +160,10 @@ static void collect_json(struct want *w, size_t n)
             check_ok(w1, j);
         }
         w1->seen = true;
+        KT_ASSERT(!kio_msg_header(m, "kfleet-source-offset", &h));
+        char off[24];
+        snprintf(off, sizeof(off), "%.*s", (int)h.len, (const char *)h.ptr);
+        w1->src_off = strtoll(off, NULL, 10);
         missing--;
         json_decref(j);
         kio_msg_free(m);
@@ -200,11 +210,11 @@ static void collect_dlq(kio_consumer *dlq, struct dlq_want *w, size_t n)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s KFLEET_WORKER [eos]\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s KFLEET_WORKER KFLEETCTL [eos]\n", argv[0]);
         return KF_TEST_HARD_ERROR;
     }
-    bool eos = argc > 2 && !strcmp(argv[2], "eos");
+    bool eos = argc > 3 && !strcmp(argv[3], "eos");
     kt_env_init(&env, eos ? "json-eos" : "json", argv[1], 1);
     printf("# topics *.%s, logs in %s\n", env.sfx, env.dir);
     struct kt_version v1;
@@ -293,6 +303,21 @@ int main(int argc, char **argv)
     };
     collect_dlq(dlq, d, sizeof(d) / sizeof(d[0]));
     printf("dlq: the 5 bad JSON requests, each with its reason (the malformed one: DLQ only)\n");
+
+    /* kfleetctl trace reads JSON requests and answers too. */
+    const struct want *traced[] = {&w[0], &w[2 * N_INPUTS]}; /* j0, wrongtype */
+    const char *says[] = {"  ok", "  error: invalid_request: inputs.data[1]: expected a number"};
+    for (int t = 0; t < (eos ? 0 : 2); t++) {
+        char *text = kt_ctl_trace_text(&env, argv[2], 0, traced[t]->src_off);
+        char id[40];
+        snprintf(id, sizeof(id), "id %s ", traced[t]->id);
+        KT_ASSERT_MSG(strstr(text, "(JSON)") && strstr(text, id) && strstr(text, says[t]),
+                      "kfleetctl trace of %s lacks '(JSON)', '%s' or '%s':\n%s", traced[t]->id, id,
+                      says[t], text);
+        free(text);
+    }
+    if (!eos)
+        printf("kfleetctl trace: a JSON request and its ok / error answers\n");
 
     KT_ASSERT_INT_EQ(kt_env_worker_stop(&env, 0, SIGTERM), 0);
     kf_buf_fini(&big);

@@ -162,3 +162,15 @@ void kt_ctl_trace(struct kt_env *e, const char *bin)
     printf("kfleetctl trace %s@%s: %s\n", part, off, want);
     free(text);
 }
+
+char *kt_ctl_trace_text(struct kt_env *e, const char *bin, int32_t partition, int64_t offset)
+{
+    char path[400], part[24], off[24];
+    snprintf(part, sizeof(part), "%d", partition);
+    snprintf(off, sizeof(off), "%lld", (long long)offset);
+    snprintf(path, sizeof(path), "%s/trace-%s-%s.txt", e->dir, part, off);
+    int rc = ctl(e, bin, path, (char *[]){"trace", "--partition", part, "--offset", off, NULL});
+    char *text = kt_slurp(path);
+    KT_ASSERT_MSG(rc == 0, "kfleetctl trace exited %d:\n%s", rc, text);
+    return text;
+}

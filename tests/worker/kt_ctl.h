@@ -22,5 +22,8 @@ void kt_ctl_status(struct kt_env *e, const char *ctl_bin, int workers, const cha
 /** @brief `kfleetctl trace` of the first answer on the response topic names its worker and
  *         version and the request's id. */
 void kt_ctl_trace(struct kt_env *e, const char *ctl_bin);
+/** @brief `kfleetctl trace` of the request at (@p partition, @p offset) of the env's
+ *         requests topic (exit 0 asserted): its output, malloc'd. */
+char *kt_ctl_trace_text(struct kt_env *e, const char *ctl_bin, int32_t partition, int64_t offset);
 
 #endif
