@@ -152,6 +152,15 @@ void s3io_op_errstr(const struct s3io_op *op, int err, int timeout_ms, char *err
                  s3->endpoint);
         break;
     case -ERANGE: snprintf(why, sizeof(why), "range beyond the end of the object"); break;
+    case -EPROTO:
+        if (op->status == S3StatusServerFailedVerification)
+            snprintf(why, sizeof(why),
+                     "the TLS certificate of %s is not trusted: set s3.ca_file to the CA that "
+                     "signed it",
+                     s3->endpoint);
+        else
+            snprintf(why, sizeof(why), "%s", kf_strerror(err));
+        break;
     case -EEXIST: snprintf(why, sizeof(why), "the bucket name is taken"); break;
     default: snprintf(why, sizeof(why), "%s", kf_strerror(err)); break;
     }

@@ -210,6 +210,28 @@ static void test_parallel_chunks(s3io *s3)
     free(data);
 }
 
+/* Over HTTPS, SigV4's transport checks the server's certificate: without the
+ * devstack's CA (s3.ca_file) nothing is sent, and the reason says what to set. */
+static void test_untrusted_certificate(void)
+{
+    char err[512];
+    struct s3io_opts o = {
+        .endpoint = kt_service_env("KFLEET_S3_ENDPOINT"),
+        .bucket = kt_service_env("KFLEET_S3_BUCKET"),
+        .access_key = kt_service_env("KFLEET_S3_ACCESS_KEY"),
+        .secret_key = kt_service_env("KFLEET_S3_SECRET_KEY"),
+        .https = true,
+        .timeout_ms = 5000,
+    };
+    s3io *s3 = s3io_new(&o, err, sizeof(err));
+    KT_ASSERT_MSG(s3, "%s", err);
+    printf("# test_untrusted_certificate\n");
+    KT_ASSERT_INT_EQ(s3io_head(s3, "kfleet-test/probe", NULL, 0, err, sizeof(err)), -EPROTO);
+    KT_ASSERT_MSG(strstr(err, "not trusted") && strstr(err, "s3.ca_file"), "%s", err);
+    printf("ok test_untrusted_certificate: %s\n", err);
+    s3io_free(s3);
+}
+
 int main(void)
 {
     snprintf(prefix, sizeof(prefix), "kfleet-test/s3io-%ld-%lld/", (long)getpid(),
@@ -227,5 +249,7 @@ int main(void)
     KT_RUN_S3(test_100mib);
     KT_RUN_S3(test_parallel_chunks);
     s3io_free(s3);
+    if (kt_s3_https() && kt_s3_ca_file() && !kt_s3_sigv2())
+        test_untrusted_certificate();
     return 0;
 }
