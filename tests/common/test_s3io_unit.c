@@ -455,6 +455,7 @@ static void test_v4_request_shape(void)
     fake_http_stop(fh);
 
     /* libs3 2.0 cannot send a token nor check a certificate: say so */
+    o.endpoint = "127.0.0.1:1"; /* the fake server's name is gone with it */
     o.signature = S3IO_SIGV2;
     KT_ASSERT(s3io_new(&o, err, sizeof(err)) == NULL);
     KT_ASSERT_MSG(strstr(err, "s3.signature=v4"), "%s", err);
