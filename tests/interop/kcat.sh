@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The interop suite's kcat client: JSON requests written by hand from docs/schema.md ("JSON
-# requests"), produced with `kcat -P`; the answers read with `kcat -C` (read_committed, as
+# The interop suite's kcat client: JSON requests written by hand from docs/schema.md §2a,
+# produced with `kcat -P`; the answers read with `kcat -C` (read_committed, as
 # docs/clients.md shows it); kcat_check.py then checks each answer's numbers against
 # mlp_ref's forward pass and its provenance headers against kcat's own read-back of the
 # request (partition, offset).

@@ -3,7 +3,7 @@
 against the JSON requests kcat produced.
 
 For each request: exactly one answer, whose Kafka key is the request id; the JSON answer
-(docs/schema.md "JSON requests") with v, id, model, version, status, outputs or error,
+(docs/schema.md §2a) with v, id, model, version, status, outputs or error,
 worker; outputs.data (a list of numbers, or base64 when the request's data was base64)
 against mlp_ref's forward pass; the provenance headers, kfleet-source-partition/-offset
 against where kcat's read-back of the requests topic found the request. Plain Python; nothing
