@@ -85,7 +85,14 @@ static void test_v2_refused_names_setting(const char *v4_ep)
     s3io *s3 = client(v4_ep, S3IO_SIGV2);
     char err[512] = "", key[160];
     snprintf(key, sizeof(key), "%sv2", prefix);
-    KT_ASSERT_INT_EQ(s3io_put(s3, key, "x", 1, 0, err, sizeof(err)), -EACCES);
+    int rc = s3io_put(s3, key, "x", 1, 0, err, sizeof(err));
+    if (!rc)
+        s3io_delete(s3, key, 0, NULL, 0);
+    KT_ASSERT_MSG(rc != 0,
+                  "the S3Proxy at %s accepted SigV2: it must run aws-v4 (an older "
+                  "devstack: ops/devstack stop-s3 && ops/devstack start-s3)",
+                  v4_ep);
+    KT_ASSERT_INT_EQ(rc, -EACCES);
     printf("# SigV2 against SigV4-only: %s\n", err);
     KT_ASSERT_MSG(strstr(err, "s3.signature=v4") && strstr(err, v4_ep), "%s", err);
     s3io_free(s3);
