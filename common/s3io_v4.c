@@ -354,6 +354,8 @@ void s3io_v4_issue(struct s3io_op *op, void *ctx, int timeout_ms)
     }
     curl_easy_setopt(e, CURLOPT_URL, (const char *)r->url.ptr);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* A key is opaque: "a/../b" names an object, not a path to tidy up. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_AWS_SIGV4);
     curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s3->sigv4);
     curl_easy_setopt(e, CURLOPT_USERNAME, s3->access_key);
