@@ -915,8 +915,15 @@ static kio_consumer *consumer_new(struct serve *s, char *errstr, size_t errstr_s
     /* Group timing for crash recovery (docs/operations.md): a worker that
      * dies without leaving is noticed after session.timeout.ms, so its
      * partitions move within seconds rather than librdkafka's 45 s default.
-     * 6 s is the broker's default group.min.session.timeout.ms. The prefetch
-     * queue is bounded too: it is memory outside queue.max_bytes. */
+     * 6 s is the broker's default group.min.session.timeout.ms.
+     * The prefetch queue is memory outside queue.max_bytes, and sized to
+     * hold more than a second of the worker's intake: librdkafka 2.0.2 stops
+     * fetching when it is full and looks again only when its broker thread
+     * next wakes, up to a second later (#2879; fetch.queue.backoff.ms exists
+     * from 2.3 only), so a smaller queue ran dry under a backlog and the
+     * worker waited (issue 17: 16 MiB gave 0.31-0.42 of the echo, 64 MiB
+     * 0.87). The message count is high enough that the bytes bind first for
+     * any request over ~130 bytes. */
     static const char *const props[] = {
         "session.timeout.ms",
         "6000",
@@ -925,7 +932,9 @@ static kio_consumer *consumer_new(struct serve *s, char *errstr, size_t errstr_s
         "enable.auto.commit",
         "false",
         "queued.max.messages.kbytes",
-        "16384",
+        "65536",
+        "queued.min.messages",
+        "500000",
         NULL,
     };
     struct kio_opts o = {
