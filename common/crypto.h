@@ -42,6 +42,8 @@ int crypto_sha256_hex(const void *data, size_t len, char hex[CRYPTO_SHA256_HEX_L
 
 /** @brief Lower-case hex of @p len bytes into @p out (2*len+1 bytes, NUL-terminated). */
 void crypto_hex_encode(const uint8_t *in, size_t len, char *out);
+/** @brief The value of one hex digit (either case), or -1 when @p c is not one. */
+int crypto_hex_digit(int c);
 /** @brief Decode exactly @p out_len bytes from 2*out_len hex chars. @returns 0, -EPROTO */
 int crypto_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
 /** @brief Size of the base64 text (with padding, without NUL) for @p len bytes. */

@@ -14,7 +14,7 @@ void crypto_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+int crypto_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -30,7 +30,8 @@ int crypto_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_
     if (hex_len != 2 * out_len)
         return -EPROTO;
     for (size_t i = 0; i < out_len; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        int hi = crypto_hex_digit((unsigned char)hex[2 * i]),
+            lo = crypto_hex_digit((unsigned char)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EPROTO;
         out[i] = (uint8_t)(hi << 4 | lo);

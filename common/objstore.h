@@ -35,6 +35,29 @@ struct objstore_s3_opts {
     int max_parallel;  /**< parallel requests of one batch; 0: 8 */
 };
 
+/**
+ * The S3 settings as rows of a kf_conf property table (the includer has
+ * common/kf_conf.h), so the worker and publish-model name, default and
+ * describe them alike; each reads them into its struct objstore_s3_opts.
+ */
+// clang-format off
+#define OBJSTORE_S3_PROPS                                                                       \
+    {"s3.endpoint", KF_PROP_STR, "127.0.0.1:19000", 0, 0, NULL, "S3 host:port"},                \
+    {"s3.access_key", KF_PROP_STR, "kfleet", 0, 0, NULL, "S3 access key id"},                   \
+    {"s3.secret_key", KF_PROP_STR, "kfleet-devstack-secret", 0, 0, NULL, "S3 secret key"},      \
+    {"s3.https", KF_PROP_BOOL, "false", 0, 0, NULL, "talk to S3 over https"},                   \
+    {"s3.region", KF_PROP_STR, "us-east-1", 0, 0, NULL, "S3 region (SigV4's signing region)"},  \
+    {"s3.signature", KF_PROP_ENUM, "v4", 0, 0, "v4|v2",                                         \
+     "request signing: v4 (AWS SigV4, through libcurl) or v2 (SigV2, through libs3; only "      \
+     "for stores that refuse SigV4)"},                                                          \
+    {"s3.addressing", KF_PROP_ENUM, "path", 0, 0, "path|virtual",                               \
+     "path: http://HOST/BUCKET/KEY (S3Proxy, MinIO); virtual: http://BUCKET.HOST/KEY"},         \
+    {"s3.session_token", KF_PROP_STR, NULL, 0, 0, NULL,                                         \
+     "session token of temporary credentials (sent as x-amz-security-token; v4 only)"},         \
+    {"s3.ca_file", KF_PROP_STR, NULL, 0, 0, NULL,                                               \
+     "PEM file of the CAs that s3.https trusts (default: the system's; v4 only)"}
+// clang-format on
+
 typedef struct objstore objstore;
 
 /**

@@ -48,23 +48,12 @@ static int syntax(struct jp *j, const char *what)
     return -EPROTO;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Four hex digits at @p p (the caller checked they are there). */
 static int hex4(const uint8_t *p)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = crypto_hex_digit(p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | h;

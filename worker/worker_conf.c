@@ -1,6 +1,7 @@
 #include "worker/worker_conf.h"
 
 #include "common/kf_conf.h"
+#include "common/objstore.h"
 
 #include <string.h>
 #include <stdio.h>
@@ -54,20 +55,7 @@ const struct kf_prop worker_props[] = {
      "most bytes of tensor data in one request"},
     {"store.url", KF_PROP_STR, "s3://kfleet", 0, 0, NULL,
      "model store: s3://BUCKET (s3io) or file:///DIR (same layout on disk)"},
-    {"s3.endpoint", KF_PROP_STR, "127.0.0.1:19000", 0, 0, NULL, "S3 host:port"},
-    {"s3.access_key", KF_PROP_STR, "kfleet", 0, 0, NULL, "S3 access key id"},
-    {"s3.secret_key", KF_PROP_STR, "kfleet-devstack-secret", 0, 0, NULL, "S3 secret key"},
-    {"s3.https", KF_PROP_BOOL, "false", 0, 0, NULL, "talk to S3 over https"},
-    {"s3.region", KF_PROP_STR, "us-east-1", 0, 0, NULL, "S3 region (SigV4's signing region)"},
-    {"s3.signature", KF_PROP_ENUM, "v4", 0, 0, "v4|v2",
-     "request signing: v4 (AWS SigV4, through libcurl) or v2 (SigV2, through libs3; only "
-     "for stores that refuse SigV4)"},
-    {"s3.addressing", KF_PROP_ENUM, "path", 0, 0, "path|virtual",
-     "path: http://HOST/BUCKET/KEY (S3Proxy, MinIO); virtual: http://BUCKET.HOST/KEY"},
-    {"s3.session_token", KF_PROP_STR, NULL, 0, 0, NULL,
-     "session token of temporary credentials (sent as x-amz-security-token; v4 only)"},
-    {"s3.ca_file", KF_PROP_STR, NULL, 0, 0, NULL,
-     "PEM file of the CAs that s3.https trusts (default: the system's; v4 only)"},
+    OBJSTORE_S3_PROPS,
     {"fetch.parallel", KF_PROP_INT, "4", 1, 64, NULL, "parallel chunk downloads"},
     {"fetch.deadline_ms", KF_PROP_INT, "120000", 1000, 86400000, NULL,
      "give up fetching a version after this long (retries with back-off until then)"},
