@@ -182,8 +182,9 @@ static void ref_unload(void *ctx, void *impl)
     free(w);
 }
 
-static int ref_load(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
-                    char *errstr, size_t errstr_size)
+/* Everything is allocated here, the packed panels included, so that a layer load only packs. */
+static int ref_load_begin(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
+                          char *errstr, size_t errstr_size)
 {
     struct ref_weights *w = calloc(1, sizeof *w);
     if (!w)
@@ -207,13 +208,8 @@ static int ref_load(void *ctx, const struct kern_model *m, uint32_t max_rows, vo
         l->packed = alloc_floats(kref_packed_floats(l->out, l->in));
         if (!l->packed)
             goto oom;
-        kref_pack(ml->weight, ml->weight_dtype, l->out, l->in, l->packed);
-        if (ml->bias) {
-            l->bias = alloc_floats(l->out);
-            if (!l->bias)
-                goto oom;
-            kern_to_f32(ml->bias_dtype, ml->bias, l->bias, l->out);
-        }
+        if (ml->bias && !(l->bias = alloc_floats(l->out)))
+            goto oom;
     }
     w->in_stage = alloc_floats((uint64_t)max_rows * w->in_width);
     w->out_stage = alloc_floats((uint64_t)max_rows * w->out_width);
@@ -229,6 +225,18 @@ oom:
     return kern_fail(-ENOMEM, errstr, errstr_size,
                      "reference backend: out of memory loading %u layers for %u rows", m->n_layers,
                      max_rows);
+}
+
+static int ref_load_layer(void *ctx, void *impl, const struct kern_model *m, uint32_t i,
+                          char *errstr, size_t errstr_size)
+{
+    struct ref_weights *w = impl;
+    const struct kern_layer *ml = &m->layers[i];
+    struct ref_layer *l = &w->layers[i];
+    kref_pack(ml->weight, ml->weight_dtype, l->out, l->in, l->packed);
+    if (ml->bias)
+        kern_to_f32(ml->bias_dtype, ml->bias, l->bias, l->out);
+    return 0;
 }
 
 static void ref_io(void *ctx, void *impl, float **in, float **out)
@@ -282,7 +290,9 @@ const struct kern_backend_i kern_backend_ref_i = {
     .supports = ref_supports,
     .mem_info = ref_mem_info,
     .load_size = ref_load_size,
-    .load = ref_load,
+    .load_begin = ref_load_begin,
+    .load_layer = ref_load_layer,
+    .load_end = NULL, /* packing is synchronous */
     .unload = ref_unload,
     .io = ref_io,
     .run = ref_run,
