@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kernels/kern_backend_impl.h"
@@ -156,13 +157,25 @@ static uint64_t ref_load_size(void *ctx, const struct kern_model *m, uint32_t ma
     return floats * sizeof(float);
 }
 
-/* Sizes here come from the model (input): checked, and failure is -ENOMEM, not abort. */
+/* Sizes here come from the model (input): checked, and failure is -ENOMEM, not abort. Large
+ * buffers (the packed weights) go on transparent huge pages where the kernel allows it (THP
+ * "madvise" mode), as the worker's blob does: the load first-touches every page, and 4 KiB
+ * pages cost several times the page faults of 2 MiB ones. */
 static float *alloc_floats(uint64_t n)
 {
-    if (n == 0 || n > SIZE_MAX / sizeof(float) - 64)
+    const size_t huge = (size_t)2 << 20;
+    if (n == 0 || n > SIZE_MAX / sizeof(float) - huge)
         return NULL;
     size_t bytes = ((size_t)n * sizeof(float) + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes);
+    if (bytes < huge)
+        return aligned_alloc(64, bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
 }
 
 static void ref_unload(void *ctx, void *impl)
