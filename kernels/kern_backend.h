@@ -164,7 +164,8 @@ int kern_weights_begin(struct kern_backend *be, const struct kern_model *m, uint
  *        any order, each once.
  * @param m      a model with the same shapes as at kern_weights_begin(); its
  *               layer's weight and bias bytes must be final (borrowed for the
- *               call: they are copied)
+ *               call only: they are copied before it returns, so they may
+ *               change or be freed afterwards)
  * @returns 0; -EINVAL NULL argument, a handle of another backend or already
  *          ended, @p layer out of range or already loaded, or a model whose
  *          shapes differ from begin's; -ENOMEM; -EIO device failure (after

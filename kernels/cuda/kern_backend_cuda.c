@@ -246,12 +246,12 @@ static void cuda_unload(void *ctx, void *impl)
 
 /* Weights go up as they are (same bytes, little-endian), one layer per call, on the handle's
  * stream; biases are widened to f32 on the host first (bias_tmp), the dtype the epilogue adds
- * them in. A copy from pageable memory may return before its DMA is done: bias_tmp is reused by
- * the next layer, so a layer with a bias waits for its copies, and load_end waits for the rest
- * (the stream is non-blocking: nothing else would order the copies before the first batch).
- * The weights are copied straight from the caller's (pageable) blob, not through pinned staging
- * buffers: the driver stages pageable copies itself, and the blob's bytes stay valid until
- * load_end, which the caller guarantees. */
+ * them in. Each layer waits for its copies before returning: the contract lets the caller
+ * change or free the layer's bytes as soon as load_layer returns (the worker's blob is freed by
+ * the store when a later chunk fails verification, before the handle is freed), a copy from
+ * pinned memory would still be reading them otherwise, and bias_tmp is reused by the next
+ * layer. The weights are copied straight from the caller's (pageable) memory, not through
+ * pinned staging buffers of our own: the driver stages pageable copies itself. */
 static int upload_layer(struct kcu_weights *w, const struct kern_model *m, uint32_t i)
 {
     const struct kern_layer *l = &m->layers[i];
@@ -263,8 +263,8 @@ static int upload_layer(struct kcu_weights *w, const struct kern_model *m, uint3
         CUDA_CHECK(cudaMemcpyAsync((void *)w->layers[i].bias, w->bias_tmp,
                                    (size_t)l->out_width * sizeof *w->bias_tmp,
                                    cudaMemcpyHostToDevice, w->stream));
-        CUDA_CHECK(cudaStreamSynchronize(w->stream));
     }
+    CUDA_CHECK(cudaStreamSynchronize(w->stream));
     return 0;
 }
 
