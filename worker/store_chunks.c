@@ -90,14 +90,15 @@ struct job {
     atomic_uint_fast64_t hash_us, bytes_fetched, bytes_reused;
     atomic_uint chunks_fetched, chunks_reused, chunks_corrupt;
 
-    /* The verified prefix (store_fetch_progress): chunks [0, prefix_chunks) all verified. */
-    bool *verified;                      /* per chunk; under lock */
-    size_t prefix_chunks;                /* under lock */
-    atomic_uint_fast64_t prefix_bytes;   /* its end in the blob, set under lock */
-    atomic_uint_fast64_t reported_bytes; /* what on_verified was last told; under notify_lock */
-    store_verified_fn *on_verified;      /* NULL: nobody listens */
+    /* The verified prefix (store_fetch_progress): chunks [0, prefix_chunks) all verified;
+     * all under lock. */
+    store_verified_fn *on_verified; /* NULL: nobody listens */
     void *cb_ctx;
-    pthread_mutex_t notify_lock; /* one on_verified call at a time */
+    bool *verified; /* per chunk */
+    size_t prefix_chunks;
+    uint64_t prefix_bytes;   /* the prefix's end in the blob */
+    uint64_t reported_bytes; /* what on_verified was last told */
+    bool notifying;          /* a thread is calling on_verified */
 };
 
 static void job_fail(struct job *j, int err, enum ctl_stage stage, const char *fmt, ...)
@@ -249,28 +250,11 @@ static void corrupt_cached(struct job *j, uint32_t i, const char *why)
         j->cs[i].need_fetch = true; /* read only after the pass joins */
 }
 
-/* Tell on_verified about the prefix, from whichever thread gets the notify lock: a thread that
- * finds it taken leaves its growth to the holder, which looks again after each call and once
- * more after unlocking (so no growth is left unreported, and a long call — the loader packing a
- * layer — holds up only its own thread). */
-static void prefix_notify(struct job *j)
-{
-    while (atomic_load(&j->prefix_bytes) > atomic_load(&j->reported_bytes) &&
-           !atomic_load(&j->failed)) {
-        if (pthread_mutex_trylock(&j->notify_lock))
-            return; /* the holder will see it */
-        uint64_t p;
-        while ((p = atomic_load(&j->prefix_bytes)) > atomic_load(&j->reported_bytes) &&
-               !atomic_load(&j->failed)) {
-            atomic_store(&j->reported_bytes, p);
-            j->on_verified(j->cb_ctx, j->sv, p);
-        }
-        pthread_mutex_unlock(&j->notify_lock);
-    }
-}
-
 /* Chunk @p i matched its digest: extend the verified prefix over it (and any verified chunks
- * after it). */
+ * after it), and tell on_verified. One thread at a time calls it (`notifying`), without the job
+ * lock; a thread that extends the prefix meanwhile leaves the report to that one, which looks
+ * again under the lock after each call, so no growth goes unreported and a long call (the
+ * loader packing a layer) holds up only its own thread. */
 static void chunk_verified(struct job *j, uint32_t i)
 {
     if (!j->on_verified)
@@ -280,13 +264,20 @@ static void chunk_verified(struct job *j, uint32_t i)
     size_t k = j->prefix_chunks;
     while (k < j->m->n_chunks && j->verified[k])
         k++;
-    if (k != j->prefix_chunks) {
-        j->prefix_chunks = k;
-        atomic_store(&j->prefix_bytes,
-                     k == j->m->n_chunks ? j->m->blob_size : j->m->chunks[k].offset);
+    j->prefix_chunks = k;
+    j->prefix_bytes = k == j->m->n_chunks ? j->m->blob_size : j->m->chunks[k].offset;
+    if (!j->notifying) {
+        j->notifying = true;
+        while (j->prefix_bytes > j->reported_bytes && !atomic_load(&j->failed)) {
+            uint64_t p = j->prefix_bytes;
+            j->reported_bytes = p;
+            pthread_mutex_unlock(&j->lock);
+            j->on_verified(j->cb_ctx, j->sv, p);
+            pthread_mutex_lock(&j->lock);
+        }
+        j->notifying = false;
     }
     pthread_mutex_unlock(&j->lock);
-    prefix_notify(j);
 }
 
 /* Every part of chunk @p i is hashed: check the digest. */
@@ -535,7 +526,6 @@ int store_chunks_fill(model_store *st, struct store_version *sv, enum store_chun
         .cb_ctx = ctx,
     };
     pthread_mutex_init(&j.lock, NULL);
-    pthread_mutex_init(&j.notify_lock, NULL);
     int err = 0;
     if (!(j.cs = calloc(m->n_chunks, sizeof(*j.cs)))) {
         job_fail(&j, -ENOMEM, CTL_STAGE_FETCH, "out of memory");
@@ -577,7 +567,6 @@ done:
     free(j.done);
     free(j.parts);
     free(j.verified);
-    pthread_mutex_destroy(&j.notify_lock);
     pthread_mutex_destroy(&j.lock);
     return err;
 }
