@@ -251,7 +251,6 @@ struct pipe {
     struct kern_layer *layers;
     uint64_t *layer_end; /* per layer: the end of its bytes (weight, bias) in the blob */
     bool *loaded;
-    uint32_t n_loaded;
     struct loader_version *lv;
     uint64_t load_us; /* begin + every layer, work inside the calls */
 };
@@ -317,7 +316,6 @@ static void pipe_on_verified(void *ctx, const struct store_version *sv, uint64_t
             goto out;
         }
         p->loaded[i] = true;
-        p->n_loaded++;
     }
 out:
     p->load_us += (uint64_t)(kf_clock_mono_us() - t0);
