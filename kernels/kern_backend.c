@@ -14,11 +14,25 @@ struct kern_backend {
     void *ctx;
 };
 
+/* What kern_weights_load_layer() checks a model against: the shapes kern_weights_begin() saw. */
+struct layer_shape {
+    uint32_t out_width, in_width;
+    enum kern_dtype weight_dtype, bias_dtype;
+    bool bias;
+    enum kern_act act;
+};
+
 struct kern_weights {
     struct kern_backend *be; /* the backend that loaded it: a handle of another is refused */
     void *impl;
     uint32_t input_width, output_width, max_rows;
     bool in_flight; /* run() done, sync() not yet */
+    /* Incremental load: until `ready`, layers are being loaded and run() refuses the handle. */
+    bool ready;
+    uint32_t n_layers, n_loaded;
+    enum kern_final final;
+    struct layer_shape *shapes; /* n_layers; NULL once ready */
+    bool *loaded;               /* n_layers; NULL once ready */
 };
 
 static const struct kern_backend_i *const backends[] = {
@@ -180,11 +194,18 @@ int kern_weights_size(struct kern_backend *be, const struct kern_model *m, uint3
     return 0;
 }
 
-int kern_weights_load(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
-                      struct kern_weights **wp, char *errstr, size_t errstr_size)
+static void weights_free(struct kern_weights *w)
+{
+    free(w->shapes);
+    free(w->loaded);
+    free(w);
+}
+
+int kern_weights_begin(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
+                       struct kern_weights **wp, char *errstr, size_t errstr_size)
 {
     if (!be || !wp)
-        return kern_fail(-EINVAL, errstr, errstr_size, "kern_weights_load: NULL argument");
+        return kern_fail(-EINVAL, errstr, errstr_size, "kern_weights_begin: NULL argument");
     *wp = NULL;
     int rc = check_load_args(m, max_rows, errstr, errstr_size);
     if (rc)
@@ -193,19 +214,115 @@ int kern_weights_load(struct kern_backend *be, const struct kern_model *m, uint3
     if (rc)
         return rc;
     struct kern_weights *w = calloc(1, sizeof *w);
-    if (!w)
+    if (!w || !(w->shapes = calloc(m->n_layers, sizeof *w->shapes)) ||
+        !(w->loaded = calloc(m->n_layers, sizeof *w->loaded))) {
+        if (w)
+            weights_free(w);
         return kern_fail(-ENOMEM, errstr, errstr_size, "out of memory");
-    rc = be->i->load(be->ctx, m, max_rows, &w->impl, errstr, errstr_size);
+    }
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const struct kern_layer *l = &m->layers[i];
+        w->shapes[i] = (struct layer_shape){
+            .out_width = l->out_width,
+            .in_width = l->in_width,
+            .weight_dtype = l->weight_dtype,
+            .bias_dtype = l->bias ? l->bias_dtype : KERN_DTYPE_F32,
+            .bias = l->bias != NULL,
+            .act = l->act,
+        };
+    }
+    rc = be->i->load_begin(be->ctx, m, max_rows, &w->impl, errstr, errstr_size);
     if (rc) {
-        free(w);
+        weights_free(w);
         return rc;
     }
     w->be = be;
     w->input_width = m->input_width;
     w->output_width = kern_model_output_width(m);
     w->max_rows = max_rows;
+    w->n_layers = m->n_layers;
+    w->final = m->final;
     *wp = w;
     return 0;
+}
+
+static bool same_shapes(const struct kern_weights *w, const struct kern_model *m)
+{
+    if (m->n_layers != w->n_layers || m->input_width != w->input_width || m->final != w->final)
+        return false;
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const struct kern_layer *l = &m->layers[i];
+        const struct layer_shape *s = &w->shapes[i];
+        if (l->out_width != s->out_width || l->in_width != s->in_width ||
+            l->weight_dtype != s->weight_dtype || (l->bias != NULL) != s->bias ||
+            (l->bias && l->bias_dtype != s->bias_dtype) || l->act != s->act || !l->weight)
+            return false;
+    }
+    return true;
+}
+
+int kern_weights_load_layer(struct kern_backend *be, struct kern_weights *w,
+                            const struct kern_model *m, uint32_t layer, char *errstr,
+                            size_t errstr_size)
+{
+    if (!be || !w || w->be != be || !m || !m->layers)
+        return kern_fail(-EINVAL, errstr, errstr_size,
+                         "kern_weights_load_layer: NULL argument, or a handle of another backend");
+    if (w->ready)
+        return kern_fail(-EINVAL, errstr, errstr_size,
+                         "kern_weights_load_layer: the handle's load has ended");
+    if (layer >= w->n_layers || w->loaded[layer])
+        return kern_fail(
+            -EINVAL, errstr, errstr_size, "kern_weights_load_layer: layer %u %s (%u layers)", layer,
+            layer >= w->n_layers ? "does not exist" : "is loaded already", w->n_layers);
+    if (!same_shapes(w, m))
+        return kern_fail(-EINVAL, errstr, errstr_size,
+                         "kern_weights_load_layer: the model's shapes differ from "
+                         "kern_weights_begin()'s");
+    int rc = be->i->load_layer(be->ctx, w->impl, m, layer, errstr, errstr_size);
+    if (rc)
+        return rc;
+    w->loaded[layer] = true;
+    w->n_loaded++;
+    return 0;
+}
+
+int kern_weights_end(struct kern_backend *be, struct kern_weights *w, char *errstr,
+                     size_t errstr_size)
+{
+    if (!be || !w || w->be != be)
+        return kern_fail(-EINVAL, errstr, errstr_size,
+                         "kern_weights_end: NULL argument, or a handle of another backend");
+    if (w->ready || w->n_loaded != w->n_layers)
+        return kern_fail(-EINVAL, errstr, errstr_size, "kern_weights_end: %s",
+                         w->ready ? "the load has ended already" : "a layer is not loaded");
+    int rc = be->i->load_end ? be->i->load_end(be->ctx, w->impl, errstr, errstr_size) : 0;
+    if (rc)
+        return rc;
+    free(w->shapes);
+    free(w->loaded);
+    w->shapes = NULL;
+    w->loaded = NULL;
+    w->ready = true;
+    return 0;
+}
+
+int kern_weights_load(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
+                      struct kern_weights **wp, char *errstr, size_t errstr_size)
+{
+    struct kern_weights *w = NULL;
+    int rc = kern_weights_begin(be, m, max_rows, &w, errstr, errstr_size);
+    for (uint32_t i = 0; !rc && i < m->n_layers; i++)
+        rc = kern_weights_load_layer(be, w, m, i, errstr, errstr_size);
+    if (!rc)
+        rc = kern_weights_end(be, w, errstr, errstr_size);
+    if (rc) {
+        kern_weights_free(be, w);
+        w = NULL;
+    }
+    if (wp)
+        *wp = w;
+    return rc;
 }
 
 void kern_weights_free(struct kern_backend *be, struct kern_weights *w)
@@ -219,7 +336,7 @@ void kern_weights_free(struct kern_backend *be, struct kern_weights *w)
         return;
     }
     be->i->unload(be->ctx, w->impl);
-    free(w);
+    weights_free(w);
 }
 
 uint32_t kern_weights_input_width(const struct kern_weights *w)
@@ -255,6 +372,8 @@ int kern_run(struct kern_backend *be, struct kern_weights *w, const float *in, u
 {
     if (!be || !w || w->be != be)
         return kern_fail(-EINVAL, NULL, 0, "kern_run: no backend, or a handle of another one");
+    if (!w->ready)
+        return kern_fail(-EINVAL, NULL, 0, "kern_run: the handle's load has not ended");
     if (rows > w->max_rows)
         return kern_fail(-EINVAL, NULL, 0, "kern_run: %u rows, the handle was loaded for %u", rows,
                          w->max_rows);

@@ -9,6 +9,8 @@
  *     struct kern_backend *be = kern_backend_new("auto", NULL, err, sizeof err);
  *     struct kern_weights *w;
  *     int rc = kern_weights_load(be, &model, max_rows, &w, err, sizeof err);
+ *     // or, layer by layer as the bytes arrive: kern_weights_begin(),
+ *     // kern_weights_load_layer() per layer (any order), kern_weights_end()
  *     float *in, *out;                        // optional zero-copy staging
  *     kern_weights_io(w, &in, &out);
  *     ... fill rows of `in` ...
@@ -135,6 +137,56 @@ int kern_weights_size(struct kern_backend *be, const struct kern_model *m, uint3
  */
 int kern_weights_load(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
                       struct kern_weights **wp, char *errstr, size_t errstr_size);
+
+/**
+ * @brief Incremental load, step 1: allocate a handle and everything it will
+ *        need (as kern_weights_load() does) without copying any weight, so
+ *        that layers can be loaded one by one as their bytes become final
+ *        (the worker loads each layer as soon as the chunks under it are
+ *        verified, while later chunks still download).
+ *
+ * kern_weights_load() is kern_weights_begin(), kern_weights_load_layer() for
+ * every layer, then kern_weights_end(). Until kern_weights_end() returns 0 the
+ * handle can only be loaded into or freed: kern_run() refuses it (-EINVAL).
+ *
+ * @param m   borrowed for the call; only its shapes (widths, dtypes, bias or
+ *            not, activations, final op) are used: weight/bias pointers need
+ *            not point at final bytes yet
+ * @param wp  receives the new handle (kern_weights_free() at any step)
+ * @returns as kern_weights_load().
+ */
+int kern_weights_begin(struct kern_backend *be, const struct kern_model *m, uint32_t max_rows,
+                       struct kern_weights **wp, char *errstr, size_t errstr_size);
+
+/**
+ * @brief Incremental load, step 2: copy layer @p layer of @p m into the
+ *        handle (the reference packs it; cuda uploads it). Layers may come in
+ *        any order, each once.
+ * @param m      a model with the same shapes as at kern_weights_begin(); its
+ *               layer's weight and bias bytes must be final (borrowed for the
+ *               call only: they are copied before it returns, so they may
+ *               change or be freed afterwards)
+ * @returns 0; -EINVAL NULL argument, a handle of another backend or already
+ *          ended, @p layer out of range or already loaded, or a model whose
+ *          shapes differ from begin's; -ENOMEM; -EIO device failure (after
+ *          any error other than -EINVAL only kern_weights_free() is left).
+ * @locality the thread using the handle; different layers of one handle may
+ *           be loaded from different threads one after the other (the caller
+ *           orders them).
+ */
+int kern_weights_load_layer(struct kern_backend *be, struct kern_weights *w,
+                            const struct kern_model *m, uint32_t layer, char *errstr,
+                            size_t errstr_size);
+
+/**
+ * @brief Incremental load, step 3: every layer is loaded; wait for copies in
+ *        flight and (cuda, unless no_warmup) run the kernels' warm-up. The
+ *        handle is then like one from kern_weights_load().
+ * @returns 0; -EINVAL a layer was not loaded, or the handle was ended
+ *          already; -EIO device failure.
+ */
+int kern_weights_end(struct kern_backend *be, struct kern_weights *w, char *errstr,
+                     size_t errstr_size);
 
 /** @brief Free a weights handle (waits for a batch in flight). NULL is a no-op. */
 void kern_weights_free(struct kern_backend *be, struct kern_weights *w);

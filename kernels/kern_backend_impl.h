@@ -47,13 +47,26 @@ struct kern_backend_i {
     uint64_t (*load_size)(void *ctx, const struct kern_model *m, uint32_t max_rows);
 
     /**
-     * Load; the model validates and its dtypes are supported; max_rows is in range.
-     * @returns 0 and *impl, or -ENOMEM / -EIO / -ENOTSUP with errstr filled.
+     * Start a load: allocate everything the handle will need (weights memory included) but copy
+     * no weight yet. The model validates and its dtypes are supported; max_rows is in range.
+     * @returns 0 and *impl, or -ENOMEM / -EIO / -ENOTSUP with errstr filled (nothing left
+     *          allocated).
      */
-    int (*load)(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl, char *errstr,
-                size_t errstr_size);
+    int (*load_begin)(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
+                      char *errstr, size_t errstr_size);
 
-    /** Frees what load() made, waiting for work in flight. */
+    /**
+     * Copy layer @p i of @p m (the same shapes as at load_begin; checked by kern_backend.c,
+     * which also calls each layer once) into the handle. Layers come in any order.
+     * @returns 0, or -ENOMEM / -EIO with errstr filled (the handle is then only unloaded).
+     */
+    int (*load_layer)(void *ctx, void *impl, const struct kern_model *m, uint32_t i, char *errstr,
+                      size_t errstr_size);
+
+    /** Optional: every layer is in; finish (wait for copies, warm up). @returns 0 or -EIO. */
+    int (*load_end)(void *ctx, void *impl, char *errstr, size_t errstr_size);
+
+    /** Frees what load_begin() made (whatever layers were loaded), waiting for work in flight. */
     void (*unload)(void *ctx, void *impl);
 
     /** Staging buffers (see kern_weights_io()). */
@@ -70,7 +83,7 @@ struct kern_backend_i {
 void *kern_backend_ctx(struct kern_backend *be);
 /** @brief The backend's vtable. */
 const struct kern_backend_i *kern_backend_iface(const struct kern_backend *be);
-/** @brief What the backend's load() made for this handle. */
+/** @brief What the backend's load_begin() made for this handle. */
 void *kern_weights_impl(struct kern_weights *w);
 
 /** The reference backend (always built). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kernels/kern_backend_impl.h"
@@ -156,13 +157,25 @@ static uint64_t ref_load_size(void *ctx, const struct kern_model *m, uint32_t ma
     return floats * sizeof(float);
 }
 
-/* Sizes here come from the model (input): checked, and failure is -ENOMEM, not abort. */
+/* Sizes here come from the model (input): checked, and failure is -ENOMEM, not abort. Large
+ * buffers (the packed weights) go on transparent huge pages where the kernel allows it (THP
+ * "madvise" mode), as the worker's blob does: the load first-touches every page, and 4 KiB
+ * pages cost several times the page faults of 2 MiB ones. */
 static float *alloc_floats(uint64_t n)
 {
-    if (n == 0 || n > SIZE_MAX / sizeof(float) - 64)
+    const size_t huge = (size_t)2 << 20;
+    if (n == 0 || n > SIZE_MAX / sizeof(float) - huge)
         return NULL;
     size_t bytes = ((size_t)n * sizeof(float) + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes);
+    if (bytes < huge)
+        return aligned_alloc(64, bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
 }
 
 static void ref_unload(void *ctx, void *impl)
@@ -182,8 +195,9 @@ static void ref_unload(void *ctx, void *impl)
     free(w);
 }
 
-static int ref_load(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
-                    char *errstr, size_t errstr_size)
+/* Everything is allocated here, the packed panels included, so that a layer load only packs. */
+static int ref_load_begin(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
+                          char *errstr, size_t errstr_size)
 {
     struct ref_weights *w = calloc(1, sizeof *w);
     if (!w)
@@ -207,13 +221,8 @@ static int ref_load(void *ctx, const struct kern_model *m, uint32_t max_rows, vo
         l->packed = alloc_floats(kref_packed_floats(l->out, l->in));
         if (!l->packed)
             goto oom;
-        kref_pack(ml->weight, ml->weight_dtype, l->out, l->in, l->packed);
-        if (ml->bias) {
-            l->bias = alloc_floats(l->out);
-            if (!l->bias)
-                goto oom;
-            kern_to_f32(ml->bias_dtype, ml->bias, l->bias, l->out);
-        }
+        if (ml->bias && !(l->bias = alloc_floats(l->out)))
+            goto oom;
     }
     w->in_stage = alloc_floats((uint64_t)max_rows * w->in_width);
     w->out_stage = alloc_floats((uint64_t)max_rows * w->out_width);
@@ -229,6 +238,18 @@ oom:
     return kern_fail(-ENOMEM, errstr, errstr_size,
                      "reference backend: out of memory loading %u layers for %u rows", m->n_layers,
                      max_rows);
+}
+
+static int ref_load_layer(void *ctx, void *impl, const struct kern_model *m, uint32_t i,
+                          char *errstr, size_t errstr_size)
+{
+    struct ref_weights *w = impl;
+    const struct kern_layer *ml = &m->layers[i];
+    struct ref_layer *l = &w->layers[i];
+    kref_pack(ml->weight, ml->weight_dtype, l->out, l->in, l->packed);
+    if (ml->bias)
+        kern_to_f32(ml->bias_dtype, ml->bias, l->bias, l->out);
+    return 0;
 }
 
 static void ref_io(void *ctx, void *impl, float **in, float **out)
@@ -282,7 +303,9 @@ const struct kern_backend_i kern_backend_ref_i = {
     .supports = ref_supports,
     .mem_info = ref_mem_info,
     .load_size = ref_load_size,
-    .load = ref_load,
+    .load_begin = ref_load_begin,
+    .load_layer = ref_load_layer,
+    .load_end = NULL, /* packing is synchronous */
     .unload = ref_unload,
     .io = ref_io,
     .run = ref_run,

@@ -36,7 +36,13 @@ void kref_pack(const void *w, enum kern_dtype dt, uint32_t n, uint32_t k, float 
 {
     const unsigned char *src = w;
     size_t es = kern_dtype_size(dt);
-    memset(dst, 0, kref_packed_floats(n, k) * sizeof *dst);
+    /* Only the last panel's columns beyond n are not written below: zero those, not the whole
+     * buffer (a second pass over every byte of the weights, and at load that is most of it). */
+    for (uint32_t o = n; o < kref_panels(n) * NR; o++) {
+        float *col = dst + (size_t)(o / NR) * NR * k + o % NR;
+        for (uint32_t i = 0; i < k; i++)
+            col[(size_t)i * NR] = 0.0f;
+    }
     for (uint32_t o = 0; o < n; o++) {
         float *col = dst + (size_t)(o / NR) * NR * k + o % NR;
         const unsigned char *row = src + (size_t)o * k * es;

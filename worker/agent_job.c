@@ -37,25 +37,39 @@ static void load(struct agent_job *job, const struct store_version *sv)
     job->timings.warmup_us = lt.warmup_us + lt.validate_us;
 }
 
+/* Asked by the pipelined load when the first chunks are verified: whether to load now (in
+ * place) or keep the verified version for a hand-off. */
+static bool decide_load(void *ctx, const struct store_version *sv)
+{
+    struct agent_job *job = ctx;
+    /* Only a claimed swap may leave the group; a first load or a
+     * blue/green stage always loads beside what is there. */
+    job->swap_mode = job->action == FLEET_ACT_CLAIM ? resolve_mode(job, sv) : CTL_SWAP_INPLACE;
+    return job->swap_mode != CTL_SWAP_HANDOFF;
+}
+
+/* Fetch, verify and (unless hand-off) load, overlapped: each layer is loaded as soon as the
+ * chunks under it are verified (loader_fetch_load). */
 static void prepare(struct agent_job *job)
 {
     struct store_version *sv = NULL;
+    struct loader_timings lt = {0};
     int64_t t0 = kf_clock_mono_us();
     agent_count(job->metrics->store_reads, job->model);
-    job->err = store_fetch(job->store, job->model, job->version, &job->manifest, &sv, &job->stage,
-                           job->errstr, sizeof(job->errstr));
+    job->err = loader_fetch_load(job->backend, job->store, job->model, job->version, &job->manifest,
+                                 job->cfg->max_batch_rows, decide_load, job, &sv, &job->loaded, &lt,
+                                 &job->stage, job->errstr, sizeof(job->errstr));
     int64_t t1 = kf_clock_mono_us();
-    if (!job->err) {
+    if (sv) { /* the fetch succeeded */
         job->timings.fetch_us = sv->timings.fetch_us ? sv->timings.fetch_us : (uint64_t)(t1 - t0);
         job->timings.verify_us = sv->timings.verify_us;
-        /* Only a claimed swap may leave the group; a first load or a
-         * blue/green stage always loads beside what is there. */
-        job->swap_mode = job->action == FLEET_ACT_CLAIM ? resolve_mode(job, sv) : CTL_SWAP_INPLACE;
-        if (job->swap_mode == CTL_SWAP_HANDOFF) {
+        if (job->swap_mode == CTL_SWAP_HANDOFF && !job->err) {
             job->verified = sv; /* loaded at the swap, after the old weights are freed */
             sv = NULL;
         } else {
-            load(job, sv);
+            agent_count(job->metrics->loads, job->model);
+            job->timings.load_us = lt.load_us;
+            job->timings.warmup_us = lt.warmup_us + lt.validate_us;
         }
     }
     store_version_free(sv);

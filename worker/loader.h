@@ -6,7 +6,7 @@
  *
  * loader_load() builds the kern_model from the manifest's architecture and
  * tensor table, pointing into the weights blob (no copy), loads it on the
- * backend, runs one warm-up batch, then runs the golden inputs and compares
+ * backend, runs the golden inputs (the first batch is the warm-up) and compares
  * the outputs with the manifest's golden outputs under its atol/rtol
  * (|got - want| <= atol + rtol·|want|, manifest_golden_check). Stages of a
  * failure (enum ctl_stage, for rollout.failed):
@@ -18,8 +18,8 @@
  *  |   name longer than slot_version holds)                |                  |          |
  *  | a dtype the backend cannot run                        | -ENOTSUP         | load     |
  *  | kern_weights_load: out of (device) memory, device     | -ENOMEM, -EIO    | load     |
- *  | the warm-up batch fails                               | -EIO             | warmup   |
- *  | a golden batch fails                                  | -EIO             | validate |
+ *  | the warm-up batch (the first golden batch) fails      | -EIO             | warmup   |
+ *  | a later golden batch fails                            | -EIO             | validate |
  *  | a golden output is out of tolerance (errstr names the | -EBADMSG         | validate |
  *  |   worst element: row, column, got, want, tolerance)   |                  |          |
  *
@@ -45,8 +45,8 @@
 /** @brief Where loader_load's time went, in microseconds. */
 struct loader_timings {
     uint64_t load_us;     /**< kern_weights_load (host → device copy, buffers) */
-    uint64_t warmup_us;   /**< one batch of min(max_rows, golden rows) rows */
-    uint64_t validate_us; /**< every golden row, in batches of max_rows, and the comparison */
+    uint64_t warmup_us;   /**< the first golden batch: min(max_rows, golden rows) rows */
+    uint64_t validate_us; /**< the other golden batches (rows beyond max_rows), the comparison */
 };
 
 /**
@@ -68,6 +68,49 @@ struct loader_timings {
 int loader_load(struct kern_backend *be, const struct store_version *sv, uint32_t max_rows,
                 struct slot_version **out, struct loader_timings *timings,
                 enum ctl_stage *failed_stage, char *errstr, size_t errstr_size);
+
+/**
+ * @brief Whether the pipelined load should load the version being fetched
+ *        (loader_fetch_load). Called once, from a fetch thread, when the
+ *        first chunks are verified: @p sv's manifest (signature checked) and
+ *        blob address are valid, its bytes not all yet (loader_model and
+ *        loader_fits_inplace work on it). The worker answers false for a
+ *        hand-off swap, which loads only after the old weights are freed.
+ */
+typedef bool loader_decide_fn(void *ctx, const struct store_version *sv);
+
+/**
+ * @brief Fetch, verify and load at once: store_fetch_progress() with each
+ *        layer loaded (kern_weights_load_layer) as soon as every chunk under
+ *        its bytes is verified, while later chunks still download; then, after
+ *        the last chunk, kern_weights_end, the golden rows (the first batch is
+ *        the warm-up) and the slot_version, as loader_load() does.
+ *
+ * A layer is loaded only from bytes the store reported verified against the
+ * signed manifest (store_verified_fn). The kern_model is built from the
+ * manifest alone when the first chunks are verified.
+ *
+ * @param st, model, version, ref  as for store_fetch()
+ * @param decide      optional: asked once before anything is loaded; false
+ *                    means fetch only (*out stays NULL, return 0)
+ * @param sv_out      optional: receives the fetched store_version whenever
+ *                    the fetch succeeded, even if the load then failed (new:
+ *                    store_version_free); NULL frees it here
+ * @param out, timings, failed_stage  as for loader_load(); timings.load_us is
+ *                    the loading work (begin, every layer, end), most of it
+ *                    overlapped with the fetch
+ * @returns 0; a fetch failure: the store's error and stage (fetch, verify:
+ *          e.g. a tampered chunk after some layers were loaded), with the
+ *          partial weights freed; then loader_load()'s errors and stages;
+ *          -EINVAL bad argument (stage fetch)
+ * @locality a fetch/load thread; the loading happens on the store's fetch
+ *           threads (one at a time).
+ */
+int loader_fetch_load(struct kern_backend *be, model_store *st, const char *model,
+                      const char *version, const struct ctl_manifest_ref *ref, uint32_t max_rows,
+                      loader_decide_fn *decide, void *decide_ctx, struct store_version **sv_out,
+                      struct slot_version **out, struct loader_timings *timings,
+                      enum ctl_stage *failed_stage, char *errstr, size_t errstr_size);
 
 /**
  * @brief The loaded weights of a slot_version made by loader_load (borrowed,

@@ -161,6 +161,41 @@ int store_fetch(model_store *st, const char *model, const char *version,
                 enum ctl_stage *failed_stage, char *errstr, size_t errstr_size);
 
 /**
+ * @brief The verified prefix of a fetch's blob grew (store_fetch_progress).
+ *
+ * @param ctx             the caller's
+ * @param sv              borrowed, valid for the call only: the version being
+ *                        fetched; only manifest, blob and blob_size may be
+ *                        used (counts and timings are not filled in yet). The
+ *                        blob stays valid until store_fetch_progress returns
+ *                        (on failure it is freed then).
+ * @param verified_bytes  every byte of sv->blob below this offset belongs to a
+ *                        chunk whose SHA-256 matched the signed manifest's
+ *                        digest (the manifest's signature was checked before
+ *                        any chunk was read); it only grows from one call to
+ *                        the next, and the last call of a successful fetch
+ *                        reports sv->blob_size.
+ * @locality any of the fetch's threads; calls are never concurrent (one at a
+ *           time, in order). A call may take long — the loader loads layers
+ *           in it — holding up only the fetch thread that makes it; growth
+ *           that happens meanwhile is reported by the next call.
+ */
+typedef void store_verified_fn(void *ctx, const struct store_version *sv, uint64_t verified_bytes);
+
+/**
+ * @brief store_fetch(), telling @p on_verified (if non-NULL) each time the
+ *        contiguous run of verified chunks from offset 0 grows, so that a
+ *        caller can use those bytes while later chunks still download (the
+ *        pipelined swap: loader_fetch_load()). Same checks, errors and stages
+ *        as store_fetch(); no call of @p on_verified is running when this
+ *        returns. No call is made after the fetch has failed.
+ */
+int store_fetch_progress(model_store *st, const char *model, const char *version,
+                         const struct ctl_manifest_ref *ref, store_verified_fn *on_verified,
+                         void *ctx, struct store_version **out, enum ctl_stage *failed_stage,
+                         char *errstr, size_t errstr_size);
+
+/**
  * @brief A version from the local cache only (the object store is never
  *        touched): for a restart while S3 is down. Re-verifies everything
  *        store_fetch does — manifest digest (against @p expect_sha256 when

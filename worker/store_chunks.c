@@ -89,6 +89,16 @@ struct job {
 
     atomic_uint_fast64_t hash_us, bytes_fetched, bytes_reused;
     atomic_uint chunks_fetched, chunks_reused, chunks_corrupt;
+
+    /* The verified prefix (store_fetch_progress): chunks [0, prefix_chunks) all verified;
+     * all under lock. */
+    store_verified_fn *on_verified; /* NULL: nobody listens */
+    void *cb_ctx;
+    bool *verified; /* per chunk */
+    size_t prefix_chunks;
+    uint64_t prefix_bytes;   /* the prefix's end in the blob */
+    uint64_t reported_bytes; /* what on_verified was last told */
+    bool notifying;          /* a thread is calling on_verified */
 };
 
 static void job_fail(struct job *j, int err, enum ctl_stage stage, const char *fmt, ...)
@@ -240,6 +250,36 @@ static void corrupt_cached(struct job *j, uint32_t i, const char *why)
         j->cs[i].need_fetch = true; /* read only after the pass joins */
 }
 
+/* Chunk @p i matched its digest: extend the verified prefix over it (and any verified chunks
+ * after it), and tell on_verified. One thread at a time calls it (`notifying`), without the job
+ * lock; a thread that extends the prefix meanwhile leaves the report to that one, which looks
+ * again under the lock after each call, so no growth goes unreported and a long call (the
+ * loader packing a layer) holds up only its own thread. */
+static void chunk_verified(struct job *j, uint32_t i)
+{
+    if (!j->on_verified)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->verified[i] = true;
+    size_t k = j->prefix_chunks;
+    while (k < j->m->n_chunks && j->verified[k])
+        k++;
+    j->prefix_chunks = k;
+    j->prefix_bytes = k == j->m->n_chunks ? j->m->blob_size : j->m->chunks[k].offset;
+    if (!j->notifying) {
+        j->notifying = true;
+        while (j->prefix_bytes > j->reported_bytes && !atomic_load(&j->failed)) {
+            uint64_t p = j->prefix_bytes;
+            j->reported_bytes = p;
+            pthread_mutex_unlock(&j->lock);
+            j->on_verified(j->cb_ctx, j->sv, p);
+            pthread_mutex_lock(&j->lock);
+        }
+        j->notifying = false;
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
 /* Every part of chunk @p i is hashed: check the digest. */
 static void chunk_complete(struct job *j, uint32_t i)
 {
@@ -260,6 +300,7 @@ static void chunk_complete(struct job *j, uint32_t i)
         else {
             atomic_fetch_add(&j->chunks_reused, 1);
             atomic_fetch_add(&j->bytes_reused, c->size);
+            chunk_verified(j, i);
             return;
         }
         corrupt_cached(j, i, why);
@@ -276,6 +317,7 @@ static void chunk_complete(struct job *j, uint32_t i)
     atomic_fetch_add(&j->chunks_fetched, 1);
     atomic_fetch_add(&j->bytes_fetched, c->size);
     cache_file_close(j, i, true);
+    chunk_verified(j, i);
 }
 
 /* Part @p p of chunk @p i is in the blob: hash what is now contiguous. */
@@ -470,7 +512,8 @@ static void cache_survey(struct job *j)
 }
 
 int store_chunks_fill(model_store *st, struct store_version *sv, enum store_chunk_source src,
-                      int64_t deadline_us, enum ctl_stage *stage, char *errstr, size_t errstr_size)
+                      int64_t deadline_us, store_verified_fn *on_verified, void *ctx,
+                      enum ctl_stage *stage, char *errstr, size_t errstr_size)
 {
     const struct manifest *m = sv->manifest;
     struct job j = {
@@ -479,6 +522,8 @@ int store_chunks_fill(model_store *st, struct store_version *sv, enum store_chun
         .m = m,
         .src = src,
         .deadline_us = deadline_us,
+        .on_verified = on_verified,
+        .cb_ctx = ctx,
     };
     pthread_mutex_init(&j.lock, NULL);
     int err = 0;
@@ -488,6 +533,10 @@ int store_chunks_fill(model_store *st, struct store_version *sv, enum store_chun
     }
     for (size_t i = 0; i < m->n_chunks; i++)
         j.cs[i].fd = -1;
+    if (on_verified && !(j.verified = calloc(m->n_chunks, sizeof(*j.verified)))) {
+        job_fail(&j, -ENOMEM, CTL_STAGE_FETCH, "out of memory");
+        goto done;
+    }
 
     cache_survey(&j);
     if (!atomic_load(&j.failed) && run_pass(&j, 1, pick_cached, cache_item))
@@ -517,6 +566,7 @@ done:
     free(j.cs);
     free(j.done);
     free(j.parts);
+    free(j.verified);
     pthread_mutex_destroy(&j.lock);
     return err;
 }

@@ -44,7 +44,8 @@ static const char *fetch_cause(int err)
 
 /* Allocate the blob, pin the manifest and run the chunk phase. */
 static int fill_blob(model_store *st, struct store_version *sv, enum store_chunk_source src,
-                     int64_t deadline_us, enum ctl_stage *stage, char *errstr, size_t errstr_size)
+                     int64_t deadline_us, store_verified_fn *on_verified, void *ctx,
+                     enum ctl_stage *stage, char *errstr, size_t errstr_size)
 {
     const struct manifest *m = sv->manifest;
     *stage = CTL_STAGE_FETCH;
@@ -65,7 +66,7 @@ static int fill_blob(model_store *st, struct store_version *sv, enum store_chunk
         kf_errf(errstr, errstr_size, "out of memory");
         return err;
     }
-    err = store_chunks_fill(st, sv, src, deadline_us, stage, errstr, errstr_size);
+    err = store_chunks_fill(st, sv, src, deadline_us, on_verified, ctx, stage, errstr, errstr_size);
     store_unpin(st, m);
     return err;
 }
@@ -141,6 +142,15 @@ int store_fetch(model_store *st, const char *model, const char *version,
                 const struct ctl_manifest_ref *ref, struct store_version **out,
                 enum ctl_stage *failed_stage, char *errstr, size_t errstr_size)
 {
+    return store_fetch_progress(st, model, version, ref, NULL, NULL, out, failed_stage, errstr,
+                                errstr_size);
+}
+
+int store_fetch_progress(model_store *st, const char *model, const char *version,
+                         const struct ctl_manifest_ref *ref, store_verified_fn *on_verified,
+                         void *ctx, struct store_version **out, enum ctl_stage *failed_stage,
+                         char *errstr, size_t errstr_size)
+{
     enum ctl_stage stage_local, *stage = failed_stage ? failed_stage : &stage_local;
     *stage = CTL_STAGE_FETCH;
     if (out)
@@ -173,8 +183,11 @@ int store_fetch(model_store *st, const char *model, const char *version,
         kf_errf(errstr, errstr_size, "%s/%s: %s", model, version, why);
         goto out;
     }
+    /* Only now, with the manifest's digest, signature and rules checked, is any chunk read:
+     * the chunk digests that on_verified's prefix is checked against are the signed ones. */
     int64_t t2 = kf_clock_mono_us();
-    if ((err = fill_blob(st, sv, STORE_FROM_CACHE_OR_REMOTE, deadline, stage, why, sizeof(why)))) {
+    if ((err = fill_blob(st, sv, STORE_FROM_CACHE_OR_REMOTE, deadline, on_verified, ctx, stage, why,
+                         sizeof(why)))) {
         if (*stage == CTL_STAGE_FETCH && err != -EFBIG && err != -ENOMEM)
             kf_errf(errstr, errstr_size, "%s/%s: %s: %s (gave up after %lld ms; deadline %d ms)",
                     model, version, fetch_cause(err), why,
@@ -246,7 +259,8 @@ static int cached_one(model_store *st, const char *model, const char *version,
         goto out;
     }
     int64_t t2 = kf_clock_mono_us();
-    if ((err = fill_blob(st, sv, STORE_FROM_CACHE_ONLY, INT64_MAX, stage, errstr, errstr_size)))
+    if ((err = fill_blob(st, sv, STORE_FROM_CACHE_ONLY, INT64_MAX, NULL, NULL, stage, errstr,
+                         errstr_size)))
         goto out;
     int64_t t3 = kf_clock_mono_us();
     sv->timings.fetch_us = (uint64_t)((t1 - t0) + (t3 - t2));

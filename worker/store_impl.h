@@ -89,14 +89,17 @@ enum store_chunk_source {
  * @brief Fill sv->blob (already allocated, sv->manifest->blob_size bytes)
  *        with every chunk: re-verified from the cache, else fetched (parts
  *        in parallel, hashed in order as they arrive) and written to the
- *        cache. Fills sv->counts and sv->timings.hash_us.
+ *        cache. Fills sv->counts and sv->timings.hash_us. Calls
+ *        @p on_verified (when non-NULL) as store_fetch_progress() documents;
+ *        no call is running any more when this returns.
  * @param deadline_us  monotonic time (kf_clock_mono_us) after which fetching gives up
  * @returns 0; -EBADMSG a chunk's digest (verify); with CACHE_ONLY, -EBADMSG
  *          also for a corrupt or missing cache file (verify); other
  *          negative errno: fetch failed (fetch). @p stage is set on failure.
  */
 int store_chunks_fill(model_store *st, struct store_version *sv, enum store_chunk_source src,
-                      int64_t deadline_us, enum ctl_stage *stage, char *errstr, size_t errstr_size);
+                      int64_t deadline_us, store_verified_fn *on_verified, void *ctx,
+                      enum ctl_stage *stage, char *errstr, size_t errstr_size);
 
 /**
  * @brief One ranged read from the object store, retried with back-off on

@@ -144,6 +144,7 @@ struct kcu_weights {
 
     float *in_stage, *out_stage; /* pinned host, max_rows rows each */
     float *pending_out;          /* kern_run()'s out, filled at sync */
+    float *bias_tmp;             /* during a load: one bias widened to f32 (widest layer) */
     uint32_t pending_rows;
 };
 

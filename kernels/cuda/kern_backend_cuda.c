@@ -239,49 +239,33 @@ static void cuda_unload(void *ctx, void *impl)
     kcu_dev_free(w->arena);
     kcu_host_free(w->in_stage);
     kcu_host_free(w->out_stage);
+    free(w->bias_tmp);
     free(w->layers);
     free(w);
 }
 
-/* Weights go up as they are (same bytes, little-endian); biases are widened to f32 on the
- * host first, the dtype the epilogue adds them in. Everything on the handle's stream and waited
- * for: a copy from pageable memory may return before its DMA is done, and the stream is
- * non-blocking, so nothing else would order it before the first batch. */
-static int upload(struct kcu_weights *w, const struct kern_model *m)
+/* Weights go up as they are (same bytes, little-endian), one layer per call, on the handle's
+ * stream; biases are widened to f32 on the host first (bias_tmp), the dtype the epilogue adds
+ * them in. Each layer waits for its copies before returning: the contract lets the caller
+ * change or free the layer's bytes as soon as load_layer returns (the worker's blob is freed by
+ * the store when a later chunk fails verification, before the handle is freed), a copy from
+ * pinned memory would still be reading them otherwise, and bias_tmp is reused by the next
+ * layer. The weights are copied straight from the caller's (pageable) memory, not through
+ * pinned staging buffers of our own: the driver stages pageable copies itself. */
+static int upload_layer(struct kcu_weights *w, const struct kern_model *m, uint32_t i)
 {
-    int rc = 0;
-    float *tmp = NULL;
-    uint32_t widest = 0;
-    for (uint32_t i = 0; i < m->n_layers; i++)
-        if (m->layers[i].bias && m->layers[i].out_width > widest)
-            widest = m->layers[i].out_width;
-    if (widest) {
-        tmp = malloc((size_t)widest * sizeof *tmp);
-        if (!tmp)
-            return kern_fail(-ENOMEM, NULL, 0, "out of memory");
+    const struct kern_layer *l = &m->layers[i];
+    size_t bytes = (size_t)l->out_width * l->in_width * kern_dtype_size(l->weight_dtype);
+    CUDA_CHECK(cudaMemcpyAsync((void *)w->layers[i].w, l->weight, bytes, cudaMemcpyHostToDevice,
+                               w->stream));
+    if (l->bias) {
+        kern_to_f32(l->bias_dtype, l->bias, w->bias_tmp, l->out_width);
+        CUDA_CHECK(cudaMemcpyAsync((void *)w->layers[i].bias, w->bias_tmp,
+                                   (size_t)l->out_width * sizeof *w->bias_tmp,
+                                   cudaMemcpyHostToDevice, w->stream));
     }
-    for (uint32_t i = 0; i < m->n_layers; i++) {
-        const struct kern_layer *l = &m->layers[i];
-        size_t bytes = (size_t)l->out_width * l->in_width * kern_dtype_size(l->weight_dtype);
-        CUDA_CHECK_GOTO(rc,
-                        cudaMemcpyAsync((void *)w->layers[i].w, l->weight, bytes,
-                                        cudaMemcpyHostToDevice, w->stream),
-                        out);
-        if (l->bias) {
-            kern_to_f32(l->bias_dtype, l->bias, tmp, l->out_width);
-            CUDA_CHECK_GOTO(rc,
-                            cudaMemcpyAsync((void *)w->layers[i].bias, tmp,
-                                            (size_t)l->out_width * sizeof *tmp,
-                                            cudaMemcpyHostToDevice, w->stream),
-                            out);
-            /* tmp is reused for the next layer's bias */
-            CUDA_CHECK_GOTO(rc, cudaStreamSynchronize(w->stream), out);
-        }
-    }
-    CUDA_CHECK_GOTO(rc, cudaStreamSynchronize(w->stream), out);
-out:
-    free(tmp);
-    return rc;
+    CUDA_CHECK(cudaStreamSynchronize(w->stream));
+    return 0;
 }
 
 /* One forward pass at each end of the batch range, on zeros, so that lazily loaded kernels
@@ -298,8 +282,8 @@ static int warm_up(struct kcu_weights *w)
     return 0;
 }
 
-static int cuda_load(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
-                     char *errstr, size_t errstr_size)
+static int cuda_load_begin(void *ctx, const struct kern_model *m, uint32_t max_rows, void **impl,
+                           char *errstr, size_t errstr_size)
 {
     struct kcu_ctx *c = ctx;
     int rc = -ENOMEM;
@@ -347,10 +331,14 @@ static int cuda_load(void *ctx, const struct kern_model *m, uint32_t max_rows, v
     memset(w->in_stage, 0, in_bytes);
     memset(w->out_stage, 0, out_bytes);
 
-    if ((rc = upload(w, m)))
+    uint32_t widest = 0;
+    for (uint32_t i = 0; i < m->n_layers; i++)
+        if (m->layers[i].bias && m->layers[i].out_width > widest)
+            widest = m->layers[i].out_width;
+    if (widest && !(w->bias_tmp = malloc((size_t)widest * sizeof *w->bias_tmp))) {
+        rc = kern_fail(-ENOMEM, NULL, 0, "out of memory");
         goto fail;
-    if (c->warmup && (rc = warm_up(w)))
-        goto fail;
+    }
     *impl = w;
     return 0;
 
@@ -361,6 +349,40 @@ fail:;
               m->n_layers, max_rows, w ? (double)w->arena_size / (1 << 20) : 0.0, why);
     cuda_unload(ctx, w);
     return rc;
+}
+
+static int cuda_load_layer(void *ctx, void *impl, const struct kern_model *m, uint32_t i,
+                           char *errstr, size_t errstr_size)
+{
+    const struct kcu_ctx *c = ctx;
+    struct kcu_weights *w = impl;
+    int rc;
+    CUDA_CHECK_GOTO(rc, cudaSetDevice(c->device), fail); /* the caller may be any thread */
+    if ((rc = upload_layer(w, m, i)))
+        goto fail;
+    return 0;
+fail:;
+    char why[512];
+    snprintf(why, sizeof why, "%s", kern_last_error());
+    return kern_fail(rc, errstr, errstr_size, "CUDA backend: uploading layer %u: %s", i, why);
+}
+
+static int cuda_load_end(void *ctx, void *impl, char *errstr, size_t errstr_size)
+{
+    const struct kcu_ctx *c = ctx;
+    struct kcu_weights *w = impl;
+    int rc;
+    CUDA_CHECK_GOTO(rc, cudaSetDevice(c->device), fail);
+    CUDA_CHECK_GOTO(rc, cudaStreamSynchronize(w->stream), fail);
+    free(w->bias_tmp);
+    w->bias_tmp = NULL;
+    if (c->warmup && (rc = warm_up(w)))
+        goto fail;
+    return 0;
+fail:;
+    char why[512];
+    snprintf(why, sizeof why, "%s", kern_last_error());
+    return kern_fail(rc, errstr, errstr_size, "CUDA backend: finishing the load: %s", why);
 }
 
 static void cuda_io(void *ctx, void *impl, float **in, float **out)
@@ -405,7 +427,9 @@ const struct kern_backend_i kern_backend_cuda_i = {
     .supports = cuda_supports,
     .mem_info = cuda_mem_info,
     .load_size = cuda_load_size,
-    .load = cuda_load,
+    .load_begin = cuda_load_begin,
+    .load_layer = cuda_load_layer,
+    .load_end = cuda_load_end,
     .unload = cuda_unload,
     .io = cuda_io,
     .run = cuda_run,

@@ -290,6 +290,74 @@ static void test_threads(void)
     kern_backend_free(cu);
 }
 
+/* The incremental load on the device: layers in reverse order, each from a scratch copy that is
+ * poisoned as soon as its load_layer returns (the contract: the bytes are copied by then), gives
+ * the same outputs bit for bit as kern_weights_load (same bytes, same arena layout, same
+ * cuBLAS configuration). */
+static void test_incremental_load(void)
+{
+    struct kern_backend *cu = backend("cuda", false);
+    char err[256];
+    for (int c = 0; c < 6; c++) {
+        uint32_t n = kt_range(1, 4), widths[5];
+        for (uint32_t k = 0; k <= n; k++)
+            widths[k] = kt_odd(1, 777);
+        enum kern_act acts[4];
+        for (uint32_t i = 0; i < n; i++)
+            acts[i] = (enum kern_act)kt_range(0, KERN_ACT_COUNT - 1);
+        enum kern_dtype dt = (enum kern_dtype)(c % KERN_DTYPE_COUNT);
+        struct kt_model km;
+        kt_model_make(&km, n, widths, dt, acts, -1, KERN_FINAL_NONE);
+        uint32_t rows = kt_odd(1, 33), out_w = widths[n];
+        float *x = kt_rand_floats((size_t)rows * widths[0], -2.0f, 2.0f);
+        float *want = forward(cu, &km.m, x, rows, rows);
+
+        struct kern_layer *early = kt_malloc(n * sizeof *early);
+        memcpy(early, km.layers, n * sizeof *early);
+        struct kern_model em = km.m;
+        em.layers = early;
+        struct kern_weights *w;
+        KT_ASSERT_MSG(kern_weights_begin(cu, &em, rows, &w, err, sizeof err) == 0, "%s", err);
+        for (uint32_t k = n; k-- > 0;) {
+            const struct kern_layer *l = &km.layers[k];
+            size_t wb = (size_t)l->out_width * l->in_width * kern_dtype_size(dt);
+            size_t bb = (size_t)l->out_width * kern_dtype_size(dt);
+            void *scratch = kt_malloc(wb + bb);
+            memcpy(scratch, l->weight, wb);
+            early[k].weight = scratch;
+            if (l->bias) {
+                memcpy((char *)scratch + wb, l->bias, bb);
+                early[k].bias = (char *)scratch + wb;
+            }
+            KT_ASSERT_MSG(kern_weights_load_layer(cu, w, &em, k, err, sizeof err) == 0, "%s", err);
+            memset(scratch, 0xff, wb + bb);
+            free(scratch);
+            early[k].weight = l->weight; /* the later checks' model stays valid */
+            early[k].bias = l->bias;
+        }
+        KT_ASSERT_MSG(kern_weights_end(cu, w, err, sizeof err) == 0, "%s", err);
+        float *got = kt_guarded_new((size_t)rows * out_w, sizeof(float));
+        KT_ASSERT_INT_EQ(kern_forward(cu, w, x, rows, kt_guarded_inner(got, sizeof(float))), 0);
+        kt_guarded_check("incremental", got, (size_t)rows * out_w, sizeof(float));
+        KT_ASSERT_MSG(!memcmp(kt_guarded_inner(got, sizeof(float)),
+                              kt_guarded_inner(want, sizeof(float)),
+                              (size_t)rows * out_w * sizeof(float)),
+                      "case %d (%u layers, %s): incremental load differs from kern_weights_load", c,
+                      n, kern_dtype_str(dt));
+        kern_weights_free(cu, w);
+        /* Abandoned half way: freed with nothing leaked (the gpu suite's allocation count). */
+        KT_ASSERT_INT_EQ(kern_weights_begin(cu, &em, rows, &w, err, sizeof err), 0);
+        KT_ASSERT_INT_EQ(kern_weights_load_layer(cu, w, &em, 0, err, sizeof err), 0);
+        kern_weights_free(cu, w);
+        free(got);
+        free(want);
+        free(early);
+        free(x);
+        kt_model_fini(&km);
+    }
+    kern_backend_free(cu);
+}
+
 int main(int argc, char **argv)
 {
     int rc = kern_backend_probe("cuda");
@@ -302,5 +370,6 @@ int main(int argc, char **argv)
     KT_RUN(test_end_to_end);
     KT_RUN(test_no_alloc_on_run_path);
     KT_RUN(test_threads);
+    KT_RUN(test_incremental_load);
     return 0;
 }

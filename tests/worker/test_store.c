@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -203,6 +204,107 @@ static void test_tampered_chunk(void)
     expect_refused(&e, &v, -EBADMSG, CTL_STAGE_VERIFY, "chunk 3 of 7");
     KT_ASSERT(!cached_chunk(&e, v.m->chunks[3].sha256));
     KT_ASSERT_INT_EQ(tmp_files(&e), 0);
+    kt_version_fini(&v);
+    env_fini(&e);
+}
+
+/* What store_fetch_progress told its callback. */
+struct progress {
+    const struct kt_version *v;
+    atomic_int in_call; /* calls must never overlap */
+    int calls;
+    uint64_t last;
+    bool bad; /* a call broke the contract (checked after the fetch: asserts abort) */
+    char why[256];
+};
+
+static void on_verified(void *ctx, const struct store_version *sv, uint64_t verified)
+{
+    struct progress *p = ctx;
+    if (atomic_fetch_add(&p->in_call, 1) != 0 && !p->bad) {
+        p->bad = true;
+        snprintf(p->why, sizeof(p->why), "two calls at once");
+    }
+    bool boundary = verified == p->v->m->blob_size;
+    for (size_t i = 0; i < p->v->m->n_chunks; i++)
+        boundary |= verified == p->v->m->chunks[i].offset;
+    if (p->bad) {
+    } else if (verified <= p->last || verified > sv->blob_size) {
+        p->bad = true;
+        snprintf(p->why, sizeof(p->why), "%llu after %llu (blob %zu)", (unsigned long long)verified,
+                 (unsigned long long)p->last, sv->blob_size);
+    } else if (!boundary) {
+        p->bad = true;
+        snprintf(p->why, sizeof(p->why), "%llu is not a chunk boundary",
+                 (unsigned long long)verified);
+    } else if (memcmp(sv->blob, p->v->blob.ptr, (size_t)verified)) {
+        /* Every reported byte is final and the publisher's. */
+        p->bad = true;
+        snprintf(p->why, sizeof(p->why), "bytes below %llu differ from the published blob",
+                 (unsigned long long)verified);
+    }
+    p->last = verified;
+    p->calls++;
+    atomic_fetch_sub(&p->in_call, 1);
+}
+
+static int fetch_progress(struct env *e, const struct kt_version *v, struct progress *p,
+                          struct store_version **sv, enum ctl_stage *stage, char *err,
+                          size_t err_size)
+{
+    memset(p, 0, sizeof(*p));
+    p->v = v;
+    int rc = store_fetch_progress(e->st, v->model, v->version, &v->ref, on_verified, p, sv, stage,
+                                  err, err_size);
+    printf("  progress: %d calls, last %llu of %llu bytes\n", p->calls, (unsigned long long)p->last,
+           (unsigned long long)v->m->blob_size);
+    KT_ASSERT_MSG(!p->bad, "on_verified: %s", p->why);
+    return rc;
+}
+
+/* The verified prefix: monotonic, at chunk boundaries, only published bytes, up to the whole
+ * blob — fetched, from the cache, and mixed; a tampered chunk stops it before that chunk. */
+static void test_progress(void)
+{
+    struct env e;
+    env_init(&e, 3);
+    struct kt_version v;
+    struct kt_spec s = small_spec("progress", "v1", 1, 11);
+    kt_version_build(&s, &trusted_key, &v);
+    kt_version_publish(e.os, &v);
+    struct progress p;
+    struct store_version *sv;
+    enum ctl_stage stage;
+    char err[1024];
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) { /* one chunk from the store, the others from the cache */
+            char path[PATH_MAX + 128];
+            snprintf(path, sizeof(path), "%s/sha256/%s", e.cache, v.m->chunks[0].sha256);
+            KT_ASSERT(unlink(path) == 0);
+        }
+        KT_ASSERT_MSG(fetch_progress(&e, &v, &p, &sv, &stage, err, sizeof(err)) == 0, "%s", err);
+        KT_ASSERT(p.calls >= 1);
+        KT_ASSERT_INT_EQ(p.last, v.m->blob_size);
+        KT_ASSERT_INT_EQ(sv->counts.chunks_reused, round == 0 ? 0 : round == 1 ? 7 : 6);
+        store_version_free(sv);
+    }
+    /* Plain store_fetch is store_fetch_progress with no callback. */
+    KT_ASSERT_INT_EQ(fetch(&e, &v, &sv, &stage, err, sizeof(err)), 0);
+    store_version_free(sv);
+    kt_version_fini(&v);
+
+    /* Chunk 3 of 7 tampered: the prefix never reaches it, and the fetch fails at verify. */
+    s = small_spec("progress-tampered", "v1", 1, 12);
+    kt_version_build(&s, &trusted_key, &v);
+    kt_version_publish(e.os, &v);
+    kt_tamper_chunk(e.os, &v, 3);
+    sv = (void *)1;
+    int rc = fetch_progress(&e, &v, &p, &sv, &stage, err, sizeof(err));
+    KT_ASSERT_INT_EQ(rc, -EBADMSG);
+    KT_ASSERT_INT_EQ(stage, CTL_STAGE_VERIFY);
+    KT_ASSERT(sv == NULL);
+    KT_ASSERT_MSG(p.last <= v.m->chunks[3].offset, "reported %llu, chunk 3 starts at %llu",
+                  (unsigned long long)p.last, (unsigned long long)v.m->chunks[3].offset);
     kt_version_fini(&v);
     env_fini(&e);
 }
@@ -632,6 +734,7 @@ int main(void)
     KT_ASSERT(ring && !crypto_keyring_add(ring, &trusted_key));
     KT_RUN(test_good_version);
     KT_RUN(test_tampered_chunk);
+    KT_RUN(test_progress);
     KT_RUN(test_bad_signature);
     KT_RUN(test_unknown_key);
     KT_RUN(test_manifest_digest_mismatch);
