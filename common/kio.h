@@ -86,6 +86,11 @@ typedef struct kio_msg {
     enum kio_ts_type ts_type;
     const struct kio_header *headers; /**< in wire order; NULL when header_count is 0 */
     size_t header_count;
+    /** Not a record: the consumer reached the end of @p partition as it is now
+     *  (only for a consumer made with kio_consumer_opts.partition_eof); @p offset is
+     *  the next offset, key and value are empty. Under read_committed the end
+     *  is the last stable offset, past any transaction markers. */
+    bool eof;
 } kio_msg;
 
 /** @brief Release a message from kio_consumer_poll(). NULL is a no-op. */

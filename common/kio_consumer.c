@@ -204,6 +204,13 @@ kio_consumer *kio_consumer_new(const struct kio_opts *opts, const struct kio_con
     if (!conf)
         goto fail;
     kc->auto_commit = conf_bool(conf, "enable.auto.commit");
+    kc->partition_eof = copts->partition_eof;
+    if (kc->partition_eof &&
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0) != RD_KAFKA_CONF_OK) {
+        kf_errf(errstr, errstr_size, "consumer: enable.partition.eof refused");
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
     char why[512];
@@ -276,12 +283,23 @@ int kio_consumer_poll(kio_consumer *kc, int timeout_ms, kio_msg **msg)
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(kc->c.rk, timeout_ms);
     if (!rkm)
         return 0;
-    if (rkm->err) {
-        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            /* Only with a user's enable.partition.eof=true: not an error. */
+    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        /* Not an error. A marker for a caller that asked for it (kfleetctl
+         * trace: a transactional topic ends in a commit marker that no record
+         * is delivered for, so the last record is not the high watermark). */
+        if (!kc->partition_eof) {
             rd_kafka_message_destroy(rkm);
             return 0;
         }
+        kio_msg *m = kio_msg_wrap(rkm);
+        if (!m) {
+            rd_kafka_message_destroy(rkm);
+            return -ENOMEM;
+        }
+        *msg = m;
+        return 0;
+    }
+    if (rkm->err) {
         bool fatal = rkm->err == RD_KAFKA_RESP_ERR__FATAL;
         int err = fatal ? -ENOTRECOVERABLE : kio_err_from_rd(rkm->err);
         char reason[768];

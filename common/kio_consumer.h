@@ -80,6 +80,10 @@ struct kio_consumer_opts {
     const char *group_id;
     kio_rebalance_cb *rebalance_cb; /**< NULL: kio only (un)assigns */
     kio_commit_cb *commit_cb;       /**< NULL: failed commits are logged */
+    /** Deliver the end of each partition as a kio_msg with eof set
+     *  (enable.partition.eof). Otherwise such events are never delivered, even
+     *  when a user's kafka.enable.partition.eof asks for them. */
+    bool partition_eof;
 };
 
 /**

@@ -17,6 +17,7 @@ struct kio_consumer {
     bool has_group;   /* a caller-given group.id: subscribe allowed */
     bool auto_commit; /* librdkafka commits stored offsets itself (periodically, on unassign) */
     bool subscribed;
+    bool partition_eof; /* kio_consumer_opts.partition_eof: EOF events reach the caller */
     /* Set by the first ASSIGN rebalance event, even an empty one: from then
      * on librdkafka 2.0.2's sticky assignor has its state (see close). */
     bool assigned_once;

@@ -25,6 +25,8 @@ static enum kio_ts_type ts_type_from_rd(rd_kafka_timestamp_type_t t)
 
 kio_msg *kio_msg_wrap(rd_kafka_message_t *rkm)
 {
+    /* A partition-EOF event carries librdkafka's text as its payload. */
+    bool eof = rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
     rd_kafka_headers_t *hdrs = NULL;
     size_t nh = 0;
     /* rd_kafka_message_headers parses lazily and keeps ownership. */
@@ -49,12 +51,13 @@ kio_msg *kio_msg_wrap(rd_kafka_message_t *rkm)
         .topic = rd_kafka_topic_name(rkm->rkt),
         .partition = rkm->partition,
         .offset = rkm->offset,
-        .key = {rkm->key, rkm->key ? rkm->key_len : 0},
-        .value = {rkm->payload, rkm->payload ? rkm->len : 0},
+        .key = {eof ? NULL : rkm->key, rkm->key && !eof ? rkm->key_len : 0},
+        .value = {eof ? NULL : rkm->payload, rkm->payload && !eof ? rkm->len : 0},
         .timestamp_ms = ts,
         .ts_type = ts_type_from_rd(tstype),
         .headers = got ? m->hdrs : NULL,
         .header_count = got,
+        .eof = eof,
     };
     return &m->pub;
 }

@@ -136,7 +136,11 @@ static int scan(struct trace *t, kio_admin *ka, const char *topic, bool dlq)
         }
     }
     struct kio_opts ko = ctl_kio_opts(o);
-    kio_consumer *kc = !e && left ? kio_consumer_new(&ko, NULL, err, sizeof(err)) : NULL;
+    /* The end of a partition is where librdkafka says it is (partition EOF),
+     * not the high watermark alone: an exactly-once topic ends in a
+     * transaction marker that is never delivered as a record. */
+    struct kio_consumer_opts co = {.partition_eof = true};
+    kio_consumer *kc = !e && left ? kio_consumer_new(&ko, &co, err, sizeof(err)) : NULL;
     int64_t wl, wh; /* the leaders into this consumer's metadata before the assign */
     if (kc)
         kio_consumer_watermarks(kc, topic, 0, &wl, &wh, o->timeout_ms);
@@ -154,10 +158,10 @@ static int scan(struct trace *t, kio_admin *ka, const char *topic, bool dlq)
         idle_ms = 0;
         int p = m->partition;
         if (p >= 0 && p < parts && pos[p] < high[p]) {
-            pos[p] = m->offset + 1;
+            pos[p] = m->eof ? high[p] : m->offset + 1;
             if (pos[p] >= high[p])
                 left--;
-            if (is_answer(o, m))
+            if (!m->eof && is_answer(o, m))
                 record_answer(t, m, dlq);
         }
         kio_msg_free(m);

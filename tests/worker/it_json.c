@@ -7,9 +7,9 @@
  * documented JSON error answer (or none, when it has no id) and a DLQ copy of
  * its bytes with the reason, and a good request after them is still served.
  *
- * Last, `kfleetctl trace` follows a JSON request and its answers (not with
- * eos: trace reads a transactional topic only up to its last data record,
- * never to the high watermark past the commit marker, and times out).
+ * Last, `kfleetctl trace` follows a JSON request and its answers (with eos
+ * too: a transactional topic ends in a commit marker, past the last record;
+ * trace reads to the partition's end as librdkafka reports it).
  *
  *   it_json KFLEET_WORKER KFLEETCTL [eos]
  *
@@ -307,7 +307,7 @@ int main(int argc, char **argv)
     /* kfleetctl trace reads JSON requests and answers too. */
     const struct want *traced[] = {&w[0], &w[2 * N_INPUTS]}; /* j0, wrongtype */
     const char *says[] = {"  ok", "  error: invalid_request: inputs.data[1]: expected a number"};
-    for (int t = 0; t < (eos ? 0 : 2); t++) {
+    for (int t = 0; t < 2; t++) {
         char *text = kt_ctl_trace_text(&env, argv[2], 0, traced[t]->src_off);
         char id[40];
         snprintf(id, sizeof(id), "id %s ", traced[t]->id);
@@ -316,8 +316,7 @@ int main(int argc, char **argv)
                       says[t], text);
         free(text);
     }
-    if (!eos)
-        printf("kfleetctl trace: a JSON request and its ok / error answers\n");
+    printf("kfleetctl trace: a JSON request and its ok / error answers\n");
 
     KT_ASSERT_INT_EQ(kt_env_worker_stop(&env, 0, SIGTERM), 0);
     kf_buf_fini(&big);
