@@ -27,14 +27,20 @@ static enum ctl_swap_mode resolve_mode(struct agent_job *job, const struct store
     return fits ? CTL_SWAP_INPLACE : CTL_SWAP_HANDOFF;
 }
 
+/* A load ran (sequential or pipelined): count it and keep its timings. */
+static void loaded(struct agent_job *job, const struct loader_timings *lt)
+{
+    agent_count(job->metrics->loads, job->model);
+    job->timings.load_us = lt->load_us;
+    job->timings.warmup_us = lt->warmup_us + lt->validate_us;
+}
+
 static void load(struct agent_job *job, const struct store_version *sv)
 {
     struct loader_timings lt = {0};
-    agent_count(job->metrics->loads, job->model);
     job->err = loader_load(job->backend, sv, job->cfg->max_batch_rows, &job->loaded, &lt,
                            &job->stage, job->errstr, sizeof(job->errstr));
-    job->timings.load_us = lt.load_us;
-    job->timings.warmup_us = lt.warmup_us + lt.validate_us;
+    loaded(job, &lt);
 }
 
 /* Asked by the pipelined load when the first chunks are verified: whether to load now (in
@@ -67,9 +73,7 @@ static void prepare(struct agent_job *job)
             job->verified = sv; /* loaded at the swap, after the old weights are freed */
             sv = NULL;
         } else {
-            agent_count(job->metrics->loads, job->model);
-            job->timings.load_us = lt.load_us;
-            job->timings.warmup_us = lt.warmup_us + lt.validate_us;
+            loaded(job, &lt);
         }
     }
     store_version_free(sv);
